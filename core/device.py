@@ -1,0 +1,120 @@
+"""Where the models train: CUDA, then Apple MPS, then the CPU.
+
+``pick()`` is the only place that decides. Set ``ML_EXPLORABLES_FORCE_CPU=1``
+to keep everything on the CPU (handy for reproducible numbers or a busy GPU).
+``configure_threads()`` sets torch's process-wide thread count once; call it
+at start-up, never per page.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+FORCE_CPU_ENV = "ML_EXPLORABLES_FORCE_CPU"
+THREADS_ENV = "ML_EXPLORABLES_THREADS"
+
+_threads_configured: int | None = None
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def cpu_forced() -> bool:
+    """True when the environment asks for CPU-only training."""
+    return _truthy(os.environ.get(FORCE_CPU_ENV))
+
+
+def _mps_available() -> bool:
+    backend = getattr(torch.backends, "mps", None)
+    return bool(backend is not None and backend.is_available())
+
+
+def pick() -> torch.device:
+    """The device the models should train on.
+
+    CUDA when a GPU is visible, else Apple's MPS, else the CPU; the CPU
+    whenever ``ML_EXPLORABLES_FORCE_CPU`` is set to a true value.
+
+    >>> pick().type in {"cuda", "mps", "cpu"}
+    True
+    """
+    if cpu_forced():
+        return torch.device("cpu")
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if _mps_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def default_thread_count() -> int:
+    """Threads for torch's CPU kernels: ``ML_EXPLORABLES_THREADS`` or every core.
+
+    The models here are tiny; on a shared classroom server one thread per
+    process can be the better choice, which the environment variable allows.
+    """
+    raw = os.environ.get(THREADS_ENV, "").strip()
+    if raw:
+        try:
+            n = int(raw)
+        except ValueError:
+            raise ValueError(f"{THREADS_ENV} must be a whole number, got {raw!r}") from None
+        if n < 1:
+            raise ValueError(f"{THREADS_ENV} must be at least 1, got {n}")
+        return n
+    return max(1, os.cpu_count() or 1)
+
+
+def configure_threads(n: int | None = None) -> int:
+    """Set torch's CPU thread count once per process and return it.
+
+    Later calls return the count chosen first and change nothing: the setting
+    is process-wide, so a page must never change it for everybody else.
+    """
+    global _threads_configured
+    if _threads_configured is None:
+        n = default_thread_count() if n is None else n
+        torch.set_num_threads(n)
+        _threads_configured = n
+    return _threads_configured
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """What the sidebar says about the training device."""
+
+    kind: str  # "cuda", "mps" or "cpu"
+    name: str  # e.g. "NVIDIA H100 80GB HBM3", "Apple MPS", "CPU"
+    threads: int  # torch's CPU thread count
+    forced_cpu: bool
+
+    @property
+    def label(self) -> str:
+        if self.kind == "cuda":
+            return f"GPU (CUDA): {self.name}"
+        if self.kind == "mps":
+            return "Apple GPU (MPS)"
+        suffix = ", forced by ML_EXPLORABLES_FORCE_CPU" if self.forced_cpu else ""
+        plural = "s" if self.threads != 1 else ""
+        return f"CPU, {self.threads} thread{plural}{suffix}"
+
+
+def describe(device: torch.device | None = None) -> DeviceInfo:
+    """Describe ``device`` (default: ``pick()``) for display."""
+    device = pick() if device is None else device
+    if device.type == "cuda":
+        name = torch.cuda.get_device_name(device)
+    elif device.type == "mps":
+        name = "Apple MPS"
+    else:
+        name = "CPU"
+    return DeviceInfo(
+        kind=device.type,
+        name=name,
+        threads=torch.get_num_threads(),
+        forced_cpu=cpu_forced(),
+    )

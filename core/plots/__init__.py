@@ -1,0 +1,1 @@
+"""Pure figure builders: plain arrays in, a Plotly figure out. No streamlit."""

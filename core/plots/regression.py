@@ -1,0 +1,32 @@
+"""Figures for the home page's live regression demo."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+
+from core.plots.common import PALETTE, series_figure, styled
+from core.regression import RegressionSnapshot
+
+
+def fit_figure(snap: RegressionSnapshot) -> go.Figure:
+    """The noisy points, the true curve and the network's current fit."""
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=snap.x, y=snap.y, mode="markers", name="training points",
+                             marker={"color": PALETTE[7], "size": 6}))
+    fig.add_trace(go.Scatter(x=snap.grid, y=snap.truth, mode="lines", name="true curve",
+                             line={"color": PALETTE[2], "dash": "dot", "width": 2}))
+    fig.add_trace(go.Scatter(x=snap.grid, y=snap.fit, mode="lines", name="network",
+                             line={"color": PALETTE[0], "width": 3}))
+    return styled(fig, f"The network's fit after {snap.step:,} steps", "input x (unitless)", "output y (unitless)")
+
+
+def loss_figure(snap: RegressionSnapshot) -> go.Figure:
+    """Training loss per step, on a log axis."""
+    return series_figure(
+        snap.loss_steps,
+        {"training MSE": snap.losses},
+        title="Mean squared error while training",
+        x_title="training step",
+        y_title="MSE (squared units of y, log scale)",
+        log_y=True,
+    )

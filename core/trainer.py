@@ -1,0 +1,162 @@
+"""The one shape every live trainer has.
+
+A trainer is built from a config dataclass, holds its model(s) on
+``core.device.pick()``'s device, and advances by N steps with
+``train(steps) -> snapshot``. A snapshot is small and plain (NumPy arrays and
+Python numbers), so figure builders and tests never touch torch.
+
+``GuardedTrainer`` implements the loop once for every topic:
+
+- steps run in chunks; losses stay on the device and are checked for NaN /
+  infinity / blow-up once per chunk (one device sync per chunk, not per step);
+- before each chunk the model and optimiser state is saved, and a diverged
+  chunk is rolled back, so the screen keeps the last good state and
+  ``error`` says why training stopped;
+- ``done`` turns true at ``max_steps``.
+
+Subclasses provide ``_stateful()``, ``_train_step()``, ``_record()`` and
+``snapshot()``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+import numpy as np
+import torch
+
+T = TypeVar("T")
+
+_SEED_LOCK = threading.Lock()
+
+
+def build_seeded(seed: int, factory: Callable[[], T]) -> T:
+    """Call ``factory`` with torch's global RNG seeded, without disturbing it.
+
+    ``nn.Linear`` and friends draw their initial weights from the global RNG.
+    Streamlit runs every browser session in a thread of one process, so the
+    global RNG is shared: the lock keeps two sessions building models at the
+    same moment from interleaving their draws, and ``fork_rng`` restores the
+    RNG afterwards.
+    """
+    with _SEED_LOCK, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return factory()
+
+
+@dataclass
+class Snapshot:
+    """What every trainer reports after ``train``; topics subclass it."""
+
+    step: int
+    done: bool
+    error: str | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Trainer(Protocol):
+    """The protocol the live-training panel drives."""
+
+    step: int
+    max_steps: int | None
+    error: str | None
+
+    @property
+    def done(self) -> bool: ...
+
+    def train(self, steps: int) -> Snapshot: ...
+
+    def snapshot(self) -> Snapshot: ...
+
+
+def divergence_message(step: int, value: float, hint: str) -> str:
+    """The sentence shown when training stops because it diverged."""
+    shown = "NaN" if math.isnan(value) else ("infinite" if math.isinf(value) else f"{value:.3g}")
+    return (
+        f"Training diverged near step {step}: the loss became {shown}. {hint} "
+        "Training stopped; the chart shows the last good state."
+    )
+
+
+class GuardedTrainer(ABC):
+    """Base class that runs guarded chunks of training steps.
+
+    Attributes a subclass may override: ``max_steps`` (None: no limit),
+    ``loss_limit`` (a finite loss above this counts as divergence),
+    ``divergence_hint`` (one sentence on what to change).
+    """
+
+    max_steps: int | None = None
+    loss_limit: float = 1e6
+    divergence_hint: str = "The learning rate is probably too high: lower it and press Reset."
+
+    def __init__(self) -> None:
+        self.step = 0
+        self.error: str | None = None
+
+    # -- to implement ----------------------------------------------------
+    @abstractmethod
+    def _stateful(self) -> Sequence[Any]:
+        """Modules and optimisers whose state a rollback restores."""
+
+    @abstractmethod
+    def _train_step(self) -> torch.Tensor:
+        """One optimisation step; return its loss(es) as a 0-d or 1-d tensor."""
+
+    @abstractmethod
+    def _record(self, first_step: int, losses: np.ndarray) -> None:
+        """Keep the losses of a good chunk (shape: steps x losses per step)."""
+
+    @abstractmethod
+    def snapshot(self) -> Snapshot:
+        """The current state, as plain arrays and numbers."""
+
+    # -- provided --------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return self.error is not None or (
+            self.max_steps is not None and self.step >= self.max_steps
+        )
+
+    def _steps_allowed(self, steps: int) -> int:
+        if steps < 0:
+            raise ValueError(f"steps must be >= 0, got {steps}")
+        if self.max_steps is None:
+            return steps
+        return max(0, min(steps, self.max_steps - self.step))
+
+    def train(self, steps: int) -> Snapshot:
+        """Advance by up to ``steps`` steps (fewer at ``max_steps``), then report."""
+        n = 0 if self.error is not None else self._steps_allowed(steps)
+        if n == 0:
+            return self.snapshot()
+        saved = [copy.deepcopy(obj.state_dict()) for obj in self._stateful()]
+        losses = torch.stack([torch.as_tensor(self._train_step()).detach().reshape(-1) for _ in range(n)])
+        values = losses.float().cpu().numpy()
+        finite = np.isfinite(values)
+        too_big = np.abs(np.where(finite, values, 0.0)) > self.loss_limit
+        bad_rows = np.flatnonzero(~finite.all(axis=1) | too_big.any(axis=1))
+        params_ok = all(
+            bool(torch.isfinite(p).all())
+            for obj in self._stateful()
+            if isinstance(obj, torch.nn.Module)
+            for p in obj.parameters()
+        )
+        if bad_rows.size or not params_ok:
+            for obj, state in zip(self._stateful(), saved, strict=True):
+                obj.load_state_dict(state)
+            row = int(bad_rows[0]) if bad_rows.size else n - 1
+            bad = values[row]
+            worst = next((float(v) for v in bad if not math.isfinite(v)), float(np.max(np.abs(bad))))
+            self.error = divergence_message(self.step + row + 1, worst, self.divergence_hint)
+            return self.snapshot()
+        self._record(self.step, values)
+        self.step += n
+        return self.snapshot()

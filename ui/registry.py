@@ -1,0 +1,58 @@
+"""Every page of the app, in one list: the navigation, the sidebar and the home
+page's cards are all drawn from it, so they can only show pages that exist.
+
+Add a topic page by adding one ``PageInfo`` here (and its picture under
+``assets/icons/``); tests check that every entry's file and picture exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SECTIONS = (
+    "Information & metrics",
+    "Building blocks",
+    "Generative models",
+    "Reinforcement learning",
+)
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    path: str  # relative to the project root
+    title: str
+    icon: str  # an emoji: material icons need a web font, and classrooms may be offline
+    url_path: str
+    section: str | None  # None: not a topic (the home page)
+    hook: str = ""  # one line for the home page card
+    picture: str = ""  # an SVG under assets/icons/
+
+    @property
+    def file(self) -> Path:
+        return ROOT / self.path
+
+    @property
+    def picture_file(self) -> Path:
+        return ROOT / "assets" / "icons" / self.picture
+
+
+HOME = PageInfo("pages/home.py", "Home", "🧭", "home", None)
+
+TOPICS: tuple[PageInfo, ...] = ()
+
+
+def topics_by_section() -> dict[str, list[PageInfo]]:
+    """Topic pages grouped by section, in ``SECTIONS`` order; empty sections left out."""
+    grouped: dict[str, list[PageInfo]] = {}
+    for section in SECTIONS:
+        pages = [p for p in TOPICS if p.section == section]
+        if pages:
+            grouped[section] = pages
+    return grouped
+
+
+def all_pages() -> list[PageInfo]:
+    return [HOME, *TOPICS]

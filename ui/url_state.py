@@ -1,0 +1,155 @@
+"""Bind a page's main widgets to the URL, so a teacher can share a link.
+
+    url = UrlState("roc")
+    sep = url.slider("Class separation", "sep", 0.0, 4.0, 1.5, step=0.1)
+    model = url.selectbox("Model", "model", ["logistic", "forest"], "logistic")
+
+Each bound widget
+
+- starts, on its first render in a session, from the link's value when the
+  link has one and it is valid; else from the value it had when the learner
+  last left the page; else from its default;
+- writes its value back to the link on every change (defaults are left out,
+  which keeps links short);
+- falls back to the default with a visible notice when the link's value is
+  invalid (out of range, not a number, not an option).
+
+Query parameters belong to the page shown: Streamlit clears them when the
+learner switches page, so parameter names only need to be unique per page.
+Widget keys in ``st.session_state`` are namespaced by page.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import streamlit as st
+
+T = TypeVar("T")
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+class InvalidValue(ValueError):
+    """A URL value that cannot be used; the message says why."""
+
+
+def _encode(value: Any) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        return format(value, ".10g")
+    return str(value)
+
+
+def _parse_number(raw: str, kind: type, lo: float | None, hi: float | None) -> Any:
+    try:
+        value = kind(raw) if kind is int else float(raw)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise InvalidValue(f"it is not {what}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidValue("it is not a finite number")
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        raise InvalidValue(f"it must lie between {_encode(lo)} and {_encode(hi)}")
+    return value
+
+
+def _parse_option(raw: str, options: Sequence[T]) -> T:
+    for option in options:
+        if _encode(option) == raw:
+            return option
+    shown = ", ".join(_encode(o) for o in options[:8]) + (", ..." if len(options) > 8 else "")
+    raise InvalidValue(f"it must be one of: {shown}")
+
+
+def _parse_bool(raw: str) -> bool:
+    low = raw.strip().lower()
+    if low in _TRUE:
+        return True
+    if low in _FALSE:
+        return False
+    raise InvalidValue("it must be 1 or 0")
+
+
+class UrlState:
+    """URL-bound widgets for one page; ``page`` namespaces the session keys."""
+
+    def __init__(self, page: str) -> None:
+        self.page = page
+
+    # -- the mechanism -----------------------------------------------------
+    def key(self, param: str) -> str:
+        """The ``st.session_state`` key of the widget bound to ``param``."""
+        return f"{self.page}:{param}"
+
+    def _shadow(self, param: str) -> str:
+        return f"_url_last:{self.page}:{param}"
+
+    def _bind(self, label: str, param: str, default: Any, parse: Callable[[str], Any],
+              widget: Callable[..., Any], **kwargs: Any) -> Any:
+        key = self.key(param)
+        if key not in st.session_state:
+            start = st.session_state.get(self._shadow(param), default)
+            raw = st.query_params.get(param)
+            if raw is not None:
+                try:
+                    start = parse(raw)
+                except InvalidValue as why:
+                    start = default
+                    st.warning(
+                        f"The link sets **{label}** to `{raw}`, which cannot be used: {why}. "
+                        f"Using the default, {_encode(default)}.",
+                        icon="🔗",
+                    )
+            st.session_state[key] = start
+        value = widget(label, key=key, **kwargs)
+        st.session_state[self._shadow(param)] = value
+        if value == default:
+            if param in st.query_params:
+                del st.query_params[param]
+        elif st.query_params.get(param) != _encode(value):
+            st.query_params[param] = _encode(value)
+        return value
+
+    # -- the widgets -------------------------------------------------------
+    def slider(self, label: str, param: str, min_value: float, max_value: float, value: float,
+               *, step: float | None = None, **kwargs: Any) -> Any:
+        """A number slider; ints stay ints when the bounds and default are ints."""
+        kind = int if all(isinstance(v, int) for v in (min_value, max_value, value)) else float
+        return self._bind(
+            label, param, value, lambda raw: _parse_number(raw, kind, min_value, max_value),
+            st.slider, min_value=min_value, max_value=max_value, step=step, **kwargs,
+        )
+
+    def number_input(self, label: str, param: str, min_value: float | None, max_value: float | None,
+                     value: float, *, step: float | None = None, **kwargs: Any) -> Any:
+        kind = int if isinstance(value, int) and not isinstance(value, bool) else float
+        return self._bind(
+            label, param, value, lambda raw: _parse_number(raw, kind, min_value, max_value),
+            st.number_input, min_value=min_value, max_value=max_value, step=step, **kwargs,
+        )
+
+    def select_slider(self, label: str, param: str, options: Sequence[T], value: T, **kwargs: Any) -> T:
+        options = list(options)
+        return self._bind(label, param, value, lambda raw: _parse_option(raw, options),
+                          st.select_slider, options=options, **kwargs)
+
+    def selectbox(self, label: str, param: str, options: Sequence[T], value: T, **kwargs: Any) -> T:
+        options = list(options)
+        return self._bind(label, param, value, lambda raw: _parse_option(raw, options),
+                          st.selectbox, options=options, **kwargs)
+
+    def radio(self, label: str, param: str, options: Sequence[T], value: T, **kwargs: Any) -> T:
+        options = list(options)
+        return self._bind(label, param, value, lambda raw: _parse_option(raw, options),
+                          st.radio, options=options, **kwargs)
+
+    def checkbox(self, label: str, param: str, value: bool = False, **kwargs: Any) -> bool:
+        return self._bind(label, param, value, _parse_bool, st.checkbox, **kwargs)
+
+    def toggle(self, label: str, param: str, value: bool = False, **kwargs: Any) -> bool:
+        return self._bind(label, param, value, _parse_bool, st.toggle, **kwargs)

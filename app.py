@@ -1,0 +1,32 @@
+"""ML Explorables: the entry point. Run with ``streamlit run app.py``.
+
+It sets the page config once, fixes torch's thread count once, declares
+every page (from ``ui.registry``) with ``st.navigation``, draws the shared
+sidebar and runs the chosen page.
+"""
+
+import streamlit as st
+
+from core.device import configure_threads
+from ui.registry import HOME, topics_by_section
+from ui.sidebar import render_sidebar
+
+st.set_page_config(
+    page_title="ML Explorables",
+    page_icon="🧭",
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
+configure_threads()
+
+
+def _page(info):
+    return st.Page(info.path, title=info.title, icon=info.icon, url_path=info.url_path, default=info is HOME)
+
+
+sections = {None: [_page(HOME)]}
+sections.update({name: [_page(p) for p in pages] for name, pages in topics_by_section().items()})
+
+current = st.navigation([p for pages in sections.values() for p in pages], position="hidden")
+render_sidebar(sections)
+current.run()

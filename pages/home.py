@@ -1,0 +1,68 @@
+"""Home: what the app is for, one card per topic, and a warm-up live demo."""
+
+import streamlit as st
+
+from core.plots.regression import fit_figure, loss_figure
+from core.regression import ACTIVATIONS, OPTIMIZERS, TARGETS, RegressionConfig, RegressionTrainer
+from ui.live import live_training_panel
+from ui.registry import topics_by_section
+from ui.url_state import UrlState
+
+st.title("🧭 ML Explorables")
+st.markdown(
+    "Move a control and watch a machine-learning idea change: every page here is a small "
+    "experiment you can touch, from entropy and ROC curves to GANs and bandits. "
+    "Models train live in your browser session, and every number on screen is checked "
+    "against an independent reference."
+)
+
+for section, pages in topics_by_section().items():
+    st.subheader(section)
+    columns = st.columns(3)
+    for i, info in enumerate(pages):
+        with columns[i % 3].container(border=True):
+            st.image(str(info.picture_file), width=96)
+            st.markdown(f"**{info.icon} {info.title}**")
+            st.caption(info.hook)
+            st.page_link(info.path, label=f"Open {info.title}", icon="➡️")
+
+st.divider()
+st.subheader("Warm-up: watch a network learn a curve")
+st.markdown(
+    "A network with two hidden layers sees 64 noisy points and adjusts its weights by "
+    "gradient descent to reduce the mean squared error. Press **Start**, then try a "
+    "step-shaped target or fewer hidden units. With plain gradient descent (SGD), a learning "
+    "rate of 0.3 or more makes training diverge; Adam scales its steps and survives it."
+)
+
+url = UrlState("home")
+c1, c2, c3, c4, c5 = st.columns(5)
+with c1:
+    target = url.selectbox("Target curve", "target", list(TARGETS), "sine")
+with c2:
+    activation = url.selectbox("Activation", "act", list(ACTIVATIONS), "tanh")
+with c3:
+    optimizer = url.selectbox("Optimiser", "opt", list(OPTIMIZERS), "sgd",
+                              format_func={"sgd": "SGD + momentum", "adam": "Adam"}.get)
+with c4:
+    lr = url.select_slider("Learning rate", "lr", [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0], 0.03)
+with c5:
+    hidden = url.select_slider("Hidden units per layer", "hidden", [2, 4, 8, 16, 32, 64, 128], 32)
+
+config = RegressionConfig(target=target, activation=activation, optimizer=optimizer, lr=lr, hidden=hidden)
+
+
+def _render(snap) -> None:
+    left, right = st.columns(2)
+    left.plotly_chart(fit_figure(snap), key="home:fit")
+    right.plotly_chart(loss_figure(snap), key="home:loss")
+
+
+live_training_panel(
+    "home:demo",
+    build=lambda: RegressionTrainer(config),
+    signature=config,
+    render=_render,
+    max_steps_per_update=200,
+    default_steps_per_update=25,
+)

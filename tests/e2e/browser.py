@@ -1,0 +1,59 @@
+"""Helpers for driving the app in Chromium (Streamlit 1.67's DOM)."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+# Harmless: a sub-page URL opened directly asks <subpage>/_stcore/health and
+# <subpage>/_stcore/host-config first and gets a 404.
+_HARMLESS = re.compile(r"(_stcore/(health|host-config))|Failed to load resource: the server responded with a status of 404")
+
+
+def wait_idle(page: Page, timeout: float = 60_000) -> None:
+    """Wait until the script has finished running and the app is connected."""
+    app = page.get_by_test_id("stApp")
+    expect(app).to_have_attribute("data-test-connection-state", "CONNECTED", timeout=timeout)
+    expect(app).to_have_attribute("data-test-script-state", "notRunning", timeout=timeout)
+
+
+def open_app(page: Page, base_url: str, path: str = "") -> None:
+    """Open ``base_url/path`` and wait for the first run to finish."""
+    page.goto(f"{base_url}/{path}".rstrip("/"))
+    # The state reads notRunning before the first run starts: wait for
+    # something the script draws first (every page has an st.title).
+    expect(page.get_by_test_id("stMain").locator("h1").first).to_be_visible()
+    expect(page.get_by_test_id("stSidebar")).to_be_visible()
+    wait_idle(page)
+
+
+def real_errors(errors: list[str]) -> list[str]:
+    """Console errors other than the known harmless 404s."""
+    return [e for e in errors if not _HARMLESS.search(e)]
+
+
+def assert_no_exception(page: Page) -> None:
+    count = page.get_by_test_id("stException").count()
+    assert count == 0, f"{count} Python exception(s) shown: " + " | ".join(
+        page.get_by_test_id("stException").all_inner_texts()
+    )
+
+
+def sidebar_link(page: Page, title: str):
+    """The app's own navigation link to the page titled ``title``."""
+    return page.get_by_test_id("stSidebar").get_by_test_id("stPageLink").filter(has_text=title).first
+
+
+def full_screenshot(page: Page, path) -> None:
+    """Screenshot the whole page: Streamlit scrolls inside its own container,
+    so ``full_page=True`` alone stops at the window; grow the window first."""
+    size = page.viewport_size
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('[data-testid=\"stMain\"], [data-testid=\"stAppViewContainer\"]')]"
+        ".map(e => e.scrollHeight), document.body.scrollHeight)"
+    )
+    page.set_viewport_size({"width": size["width"], "height": min(max(height + 40, size["height"]), 8000)})
+    page.wait_for_timeout(400)
+    page.screenshot(path=path, full_page=True)
+    page.set_viewport_size(size)

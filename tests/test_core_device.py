@@ -1,0 +1,78 @@
+"""core.device: the device choice, the thread setting and the sidebar label."""
+
+import pytest
+import torch
+
+import core.device as device
+
+
+@pytest.fixture
+def no_force(monkeypatch):
+    monkeypatch.delenv(device.FORCE_CPU_ENV, raising=False)
+
+
+def test_cuda_first(monkeypatch, no_force):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(device, "_mps_available", lambda: True)
+    assert device.pick() == torch.device("cuda")
+
+
+def test_mps_when_no_cuda(monkeypatch, no_force):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(device, "_mps_available", lambda: True)
+    assert device.pick() == torch.device("mps")
+
+
+def test_cpu_when_nothing_else(monkeypatch, no_force):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(device, "_mps_available", lambda: False)
+    assert device.pick() == torch.device("cpu")
+
+
+@pytest.mark.parametrize("value", ["1", "true", "YES", "on"])
+def test_environment_forces_cpu(monkeypatch, value):
+    monkeypatch.setenv(device.FORCE_CPU_ENV, value)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert device.pick() == torch.device("cpu")
+    assert device.describe().label.endswith("forced by ML_EXPLORABLES_FORCE_CPU")
+
+
+@pytest.mark.parametrize("value", ["", "0", "false", "no"])
+def test_environment_false_values_do_not_force(monkeypatch, value):
+    monkeypatch.setenv(device.FORCE_CPU_ENV, value)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert device.pick() == torch.device("cuda")
+
+
+def test_real_machine_pick_is_usable():
+    dev = device.pick()
+    x = torch.ones(3, device=dev)
+    assert float((x * 2).sum()) == 6.0
+
+
+def test_describe_labels(monkeypatch, no_force):
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 2)
+    assert device.describe(torch.device("cpu")).label == "CPU, 2 threads"
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda d: "NVIDIA H100 80GB HBM3")
+    assert device.describe(torch.device("cuda")).label == "GPU (CUDA): NVIDIA H100 80GB HBM3"
+    assert device.describe(torch.device("mps")).label == "Apple GPU (MPS)"
+
+
+def test_threads_set_once(monkeypatch):
+    calls = []
+    monkeypatch.setattr(device, "_threads_configured", None)
+    monkeypatch.setattr(torch, "set_num_threads", calls.append)
+    assert device.configure_threads(3) == 3
+    assert device.configure_threads(1) == 3  # a second call changes nothing
+    assert calls == [3]
+
+
+def test_thread_count_from_environment(monkeypatch):
+    monkeypatch.setenv(device.THREADS_ENV, "1")
+    assert device.default_thread_count() == 1
+    monkeypatch.setenv(device.THREADS_ENV, "two")
+    with pytest.raises(ValueError, match="whole number"):
+        device.default_thread_count()
+    monkeypatch.setenv(device.THREADS_ENV, "0")
+    with pytest.raises(ValueError, match="at least 1"):
+        device.default_thread_count()

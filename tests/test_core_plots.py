@@ -1,0 +1,35 @@
+"""Figure builders: structure (titles, axes, traces), not pixels."""
+
+import numpy as np
+
+from core.plots.common import series_figure, thin, trace_names
+from core.plots.regression import fit_figure, loss_figure
+from core.regression import RegressionConfig, RegressionTrainer
+
+
+def _titles(fig):
+    return fig.layout.title.text, fig.layout.xaxis.title.text, fig.layout.yaxis.title.text
+
+
+def test_regression_figures_are_labelled():
+    snap = RegressionTrainer(RegressionConfig()).train(20)
+    for fig in (fit_figure(snap), loss_figure(snap)):
+        assert all(_titles(fig)), _titles(fig)
+    assert trace_names(fit_figure(snap)) == ["training points", "true curve", "network"]
+    assert "20 steps" in fit_figure(snap).layout.title.text
+    assert loss_figure(snap).layout.yaxis.type == "log"
+
+
+def test_thin_keeps_ends_and_bounds_size():
+    x = np.arange(10_000)
+    xs, ys = thin(x, x * 2, max_points=500)
+    assert len(xs) <= 500 and xs[0] == 0 and xs[-1] == 9_999
+    np.testing.assert_array_equal(ys, xs * 2)
+    xs, _ = thin(x[:100], x[:100], max_points=500)
+    assert len(xs) == 100
+
+
+def test_series_figure_one_trace_per_series():
+    fig = series_figure(np.arange(5), {"a": np.ones(5), "b": np.zeros(5)},
+                        title="T", x_title="step", y_title="loss (nats)")
+    assert trace_names(fig) == ["a", "b"] and _titles(fig) == ("T", "step", "loss (nats)")

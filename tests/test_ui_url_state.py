@@ -1,0 +1,96 @@
+"""ui.url_state: links set widgets, widgets write links, bad links get a notice."""
+
+from streamlit.testing.v1 import AppTest
+
+
+def _script():
+    import streamlit as st
+
+    from ui.url_state import UrlState
+
+    url = UrlState("demo")
+    sep = url.slider("Separation", "sep", 0.0, 4.0, 1.5, step=0.1)
+    n = url.slider("Points", "n", 10, 1000, 200)
+    model = url.selectbox("Model", "model", ["logistic", "forest"], "logistic")
+    lr = url.select_slider("Learning rate", "lr", [0.001, 0.01, 0.1], 0.01)
+    smooth = url.checkbox("Smooth", "smooth", False)
+    k = url.number_input("Arms", "k", 2, 50, 10)
+    st.write(f"values={sep!r},{n!r},{model!r},{lr!r},{smooth!r},{k!r}")
+
+
+def _run(params=None):
+    at = AppTest.from_function(_script, default_timeout=30)
+    for key, value in (params or {}).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception
+    return at
+
+
+def _values(at):
+    return next(m.value for m in at.markdown if m.value.startswith("values="))
+
+
+def test_defaults_without_a_link():
+    at = _run()
+    assert _values(at) == "values=1.5,200,'logistic',0.01,False,10"
+    assert dict(at.query_params) == {} and not at.warning
+
+
+def test_link_sets_every_widget():
+    at = _run({"sep": "2.5", "n": "300", "model": "forest", "lr": "0.1", "smooth": "1", "k": "7"})
+    assert _values(at) == "values=2.5,300,'forest',0.1,True,7"
+    assert not at.warning
+
+
+def test_invalid_values_fall_back_with_a_notice():
+    at = _run({"sep": "9", "n": "12.5", "model": "svm", "lr": "abc", "smooth": "maybe", "k": "1"})
+    assert _values(at) == "values=1.5,200,'logistic',0.01,False,10"
+    notices = " ".join(w.value for w in at.warning)
+    assert len(at.warning) == 6
+    for text in ("between 0 and 4", "not a whole number", "one of: logistic, forest", "1 or 0", "between 2 and 50"):
+        assert text in notices
+    assert "Using the default, 1.5" in notices
+
+
+def test_nan_and_inf_are_rejected():
+    at = _run({"sep": "nan"})
+    assert "not a finite number" in at.warning[0].value
+    assert _values(at).startswith("values=1.5,")
+
+
+def test_changes_are_written_and_defaults_removed():
+    at = _run()
+    at.slider(key="demo:sep").set_value(3.0).run()
+    at.selectbox(key="demo:model").set_value("forest").run()
+    assert at.query_params["sep"] == "3" and at.query_params["model"] == "forest"
+    at.slider(key="demo:sep").set_value(1.5).run()
+    assert "sep" not in at.query_params and at.query_params["model"] == "forest"
+
+
+def test_widget_wins_over_the_link_after_first_load():
+    at = _run({"sep": "2.5"})
+    at.slider(key="demo:sep").set_value(0.5).run()
+    assert _values(at).startswith("values=0.5,")
+    assert at.query_params["sep"] == "0.5"
+
+
+def _conditional_script():
+    import streamlit as st
+
+    from ui.url_state import UrlState
+
+    if st.checkbox("show", value=True, key="show"):
+        value = UrlState("demo").slider("Separation", "sep", 0.0, 4.0, 1.5, step=0.1)
+        st.write(f"sep={value!r}")
+
+
+def test_value_survives_the_widget_leaving_the_page():
+    """Streamlit forgets a widget's state when it is not drawn (as on a page
+    switch); the helper brings the learner's last value back."""
+    at = AppTest.from_function(_conditional_script, default_timeout=30).run()
+    at.slider(key="demo:sep").set_value(3.2).run()
+    at.checkbox(key="show").set_value(False).run()
+    assert not at.slider
+    at.checkbox(key="show").set_value(True).run()
+    assert at.slider(key="demo:sep").value == 3.2

@@ -5,6 +5,7 @@ import streamlit as st
 from core.plots.regression import fit_figure, loss_figure
 from core.regression import ACTIVATIONS, OPTIMIZERS, TARGETS, RegressionConfig, RegressionTrainer
 from ui.live import live_training_panel
+from ui.formula import formula
 from ui.registry import topics_by_section
 from ui.url_state import UrlState
 
@@ -34,6 +35,16 @@ st.markdown(
     "step-shaped target or fewer hidden units. With plain gradient descent (SGD), a learning "
     "rate of 0.3 or more makes training diverge; Adam scales its steps and survives it."
 )
+
+with st.expander("The maths behind the demo"):
+    formula(
+        r"L(\theta) = \frac{1}{n}\sum_{i=1}^{n}\big(f_\theta(x_i) - y_i\big)^2, \qquad "
+        r"v \leftarrow 0.9\,v + \nabla_\theta L, \quad \theta \leftarrow \theta - \eta\, v",
+        "The loss L is the mean squared error between the network's outputs f(x) and the noisy "
+        "targets y. Each step of SGD with momentum keeps a running direction v and moves the "
+        "weights θ against it by the learning rate η. Too large an η overshoots the valley, "
+        "and the loss grows instead of shrinking: the run diverges.",
+    )
 
 url = UrlState("home")
 c1, c2, c3, c4, c5 = st.columns(5)

@@ -16,6 +16,7 @@ def test_home_page(app):
     sidebar = [m.value for m in app.sidebar.markdown]
     assert any(s.startswith("⚙️ **Models train on:** ") for s in sidebar)
     assert SHARE_NOTE in sidebar
+    assert app.latex and "theta" in app.latex[0].value  # the demo's formula block
 
 
 def test_navigation_and_cards_list_exactly_the_registered_pages(app):

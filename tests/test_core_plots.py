@@ -33,3 +33,9 @@ def test_series_figure_one_trace_per_series():
     fig = series_figure(np.arange(5), {"a": np.ones(5), "b": np.zeros(5)},
                         title="T", x_title="step", y_title="loss (nats)")
     assert trace_names(fig) == ["a", "b"] and _titles(fig) == ("T", "step", "loss (nats)")
+
+
+def test_empty_history_says_what_to_do():
+    fig = series_figure(np.array([]), {"loss": np.array([])}, title="T", x_title="step", y_title="loss")
+    assert "press Start" in fig.layout.annotations[0].text
+    assert not series_figure(np.arange(3), {"loss": np.ones(3)}, title="T", x_title="s", y_title="l").layout.annotations

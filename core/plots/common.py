@@ -58,6 +58,7 @@ def series_figure(
     log_y: bool = False,
     max_points: int = 600,
     height: int = 320,
+    empty_text: str = "No steps yet: press Start",
 ) -> go.Figure:
     """One line per named series over a shared x (steps, epochs...).
 
@@ -65,6 +66,9 @@ def series_figure(
     to send to the browser however long training runs.
     """
     fig = go.Figure()
+    if len(x) == 0:
+        fig.add_annotation(text=empty_text, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
+                           font={"size": 14})
     for i, (name, y) in enumerate(series.items()):
         xs, ys = thin(np.asarray(x), np.asarray(y), max_points)
         fig.add_trace(

@@ -7,8 +7,10 @@ from core.regression import ACTIVATIONS, OPTIMIZERS, TARGETS, RegressionConfig, 
 from ui.live import live_training_panel
 from ui.formula import formula
 from ui.registry import topics_by_section
+from ui.shell import run_inside_app
 from ui.url_state import UrlState
 
+run_inside_app()
 st.title("🧭 ML Explorables")
 st.markdown(
     "Move a control and watch a machine-learning idea change: every page here is a small "

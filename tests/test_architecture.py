@@ -58,3 +58,17 @@ def test_registry_entries_are_complete():
         assert p.section in SECTIONS, p
         assert p.hook and p.picture_file.is_file(), p
         assert not p.icon.startswith(":material"), "material icons need a web font; use an emoji"
+
+
+def test_every_page_first_makes_sure_it_runs_inside_app():
+    """See ui/shell.py: on a fresh server a direct link would bypass app.py."""
+    for info in all_pages():
+        tree = ast.parse(info.file.read_text())
+        body = [n for n in tree.body if not isinstance(n, (ast.Import, ast.ImportFrom))]
+        body = body[1:] if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) else body
+        first = body[0]
+        assert (
+            isinstance(first, ast.Expr)
+            and isinstance(first.value, ast.Call)
+            and getattr(first.value.func, "id", None) == "run_inside_app"
+        ), f"{info.path}: the first statement must be run_inside_app()"

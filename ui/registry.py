@@ -41,7 +41,11 @@ class PageInfo:
 
 HOME = PageInfo("pages/home.py", "Home", "🧭", "home", None)
 
-TOPICS: tuple[PageInfo, ...] = ()
+TOPICS: tuple[PageInfo, ...] = (
+    PageInfo("pages/roc.py", "ROC & precision-recall", "📈", "roc", "Information & metrics",
+             hook="Slide a threshold and watch TPR, FPR and precision trade off, on your own scores too.",
+             picture="roc.svg"),
+)
 
 
 def topics_by_section() -> dict[str, list[PageInfo]]:

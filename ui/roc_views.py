@@ -1,0 +1,368 @@
+"""Streamlit pieces of the ROC page (page-private): sources, cached results, sections.
+
+Caches are keyed on small values (configs, a file id, a training step);
+arrays travel as ``_``-prefixed arguments that Streamlit does not hash.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from core import roc
+from core.plots import roc as plots
+from core.roc_models import (
+    SKLEARN_MODELS,
+    DatasetConfig,
+    MlpConfig,
+    MlpTrainer,
+    SyntheticConfig,
+    fit_sklearn_models,
+    make_dataset,
+    population_auc,
+    population_curves,
+    synthetic_scores,
+)
+from ui.live import live_training_panel
+from ui.url_state import UrlState
+
+MODEL_NAMES = {**SKLEARN_MODELS, "mlp": "MLP (torch, trained live)"}
+COSTS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]
+BOOT_BUDGET = 20_000_000  # resamples x cases drawn for one set of intervals
+WORKED = ([1, 1, 0, 1, 0, 1, 0, 0], [0.9, 0.8, 0.8, 0.6, 0.5, 0.5, 0.5, 0.2])
+
+
+@dataclass(frozen=True)
+class Scores:
+    """One set of labels and scores, with everything computed from it."""
+
+    key: tuple  # small and hashable: identifies the scores for the caches
+    title: str
+    y: np.ndarray
+    s: np.ndarray
+    analysis: roc.ScoreAnalysis
+    slider: tuple[str, float, float, float, float]  # param, min, max, default, step
+    url_bound: bool = True
+    population: dict | None = None  # synthetic only: the model's own curves
+    population_auc: float | None = None
+
+
+# -- cached work ------------------------------------------------------------------
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _synthetic(config: SyntheticConfig):
+    y, s = synthetic_scores(config)
+    return y, s, roc.analyse_scores(y, s)
+
+
+@st.cache_data(max_entries=6, show_spinner="Training a logistic regression and a random forest...")
+def _sklearn(config: DatasetConfig):
+    y = make_dataset(config).y_test
+    return {name: (y, s, roc.analyse_scores(y, s)) for name, s in fit_sklearn_models(config).items()}
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def _analysis(key: tuple, _y: np.ndarray, _s: np.ndarray) -> roc.ScoreAnalysis:
+    return roc.analyse_scores(_y, _s)
+
+
+@st.cache_data(max_entries=32, show_spinner="Resampling for the confidence intervals...")
+def _bootstrap(key: tuple, n_boot: int, _y: np.ndarray, _s: np.ndarray) -> roc.BootstrapCI:
+    return roc.bootstrap_auc_ap(_y, _s, n_boot, seed=0)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _curve_csv(key: tuple, _counts: roc.CurveCounts) -> str:
+    return roc.curve_table_csv(_counts)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _upload(file_id: str, _raw: bytes) -> tuple[roc.UploadedScores, roc.ScoreAnalysis | None]:
+    parsed = roc.parse_scores_csv(_raw)
+    return parsed, (roc.analyse_scores(parsed.y, parsed.s) if parsed.ok else None)
+
+
+# -- sources ------------------------------------------------------------------------
+
+
+def synthetic_source(url: UrlState) -> Scores:
+    c1, c2, c3, c4, c5 = st.columns([2, 2, 2, 2, 1])
+    with c1:
+        sep = url.slider("Separation of the classes", "sep", 0.0, 4.0, 1.5, step=0.1,
+                         help="Mean positive score minus mean negative score, in units of the negatives' spread.")
+    with c2:
+        spread = url.slider("Spread of the positives", "spread", 0.5, 2.0, 1.0, step=0.1,
+                            help="Standard deviation of the positives' scores; the negatives' is 1.")
+    with c3:
+        prev = url.select_slider("Prevalence (share of positives, %)", "prev", [1, 2, 5, 10, 20, 30, 50], 10)
+    with c4:
+        n = url.select_slider("Sample size", "n", [200, 500, 1000, 2000, 5000, 10000, 20000], 2000)
+    with c5:
+        seed = url.number_input("Seed", "seed", 0, 9999, 0, step=1)
+    config = SyntheticConfig(separation=sep, spread=spread, prevalence=prev / 100, n=n, seed=seed)
+    y, s, analysis = _synthetic(config)
+    st.caption(
+        f"Negatives score N(0, 1); positives score N({sep:g}, {spread:g}²). {config.n - config.n_pos:,} negatives "
+        f"and {config.n_pos:,} positives. For these two bell curves the ROC curve of an infinite sample is known "
+        f"exactly (dashed grey below) and its AUC is Φ(d / √(1 + spread²)) = **{population_auc(config):.3f}**."
+    )
+    if config.n_pos < 20:
+        st.info(f"Only {config.n_pos} positives: the curves are coarse steps and the confidence intervals wide. "
+                "Rare events need many cases before the curves settle.", icon="🔎")
+    return Scores(("syn", config), "synthetic scores", y, s, analysis, ("t", -4.0, 10.0, 1.0, 0.05),
+                  population=population_curves(config), population_auc=population_auc(config))
+
+
+def _models_view(fixed: dict, y_test: np.ndarray, config: MlpConfig):
+    def render(snap) -> None:
+        names = list(fixed) + ["mlp"]
+        mlp = _analysis(("mlp", config, snap.step), y_test, snap.scores)
+        analyses = {**{k: v[2] for k, v in fixed.items()}, "mlp": mlp}
+        curves_roc = [plots.Curve(f"{MODEL_NAMES[k]} (AUC {analyses[k].auc:.3f})", analyses[k].fpr, analyses[k].tpr)
+                      for k in names]
+        curves_pr = [plots.Curve(f"{MODEL_NAMES[k]} (AP {analyses[k].ap:.3f})", analyses[k].recall,
+                                 analyses[k].precision) for k in names]
+        prevalence = analyses["mlp"].counts.prevalence
+        left, mid, right = st.columns(3)
+        left.plotly_chart(plots.roc_figure(curves_roc, title="ROC of the three models (test half)"),
+                          key=f"roc:models:roc:{snap.step}")
+        mid.plotly_chart(plots.pr_figure(curves_pr, prevalence=prevalence, title="Precision-recall (test half)"),
+                         key=f"roc:models:pr:{snap.step}")
+        if len(snap.losses):
+            right.plotly_chart(plots.loss_figure(snap.loss_steps, snap.losses), key=f"roc:models:loss:{snap.step}")
+        else:
+            right.info("Press **Start** to train the MLP: its curves rise from the chance line as it learns.")
+
+    return render
+
+
+def models_source(url: UrlState) -> Scores:
+    c1, c2, c3, c4 = st.columns(4)
+    with c1:
+        prev = url.select_slider("Prevalence (share of positives, %)", "mprev", [1, 2, 5, 10, 20, 50], 5)
+    with c2:
+        n = url.select_slider("Samples (half train, half test)", "mn", [2000, 4000, 8000], 4000)
+    with c3:
+        sep = url.slider("Class separation", "msep", 0.5, 2.0, 1.0, step=0.1,
+                         help="make_classification's class_sep: larger is easier.")
+    with c4:
+        seed = url.number_input("Seed", "mseed", 0, 9999, 0, step=1)
+    data = DatasetConfig(n_samples=n, prevalence=prev / 100, class_sep=sep, seed=seed)
+    fixed = _sklearn(data)
+    y_test = next(iter(fixed.values()))[0]
+    st.caption(f"`make_classification` with 20 features ({prev} % positives); every model trains on one half and is "
+               f"scored on the other: {len(y_test):,} test cases, {int(y_test.sum()):,} positive.")
+    m1, m2, m3 = st.columns(3)
+    with m1:
+        hidden = url.select_slider("MLP hidden units per layer", "hid", [4, 8, 16, 32, 64], 32)
+    with m2:
+        lr = url.select_slider("MLP learning rate", "lr", [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0], 0.01)
+    with m3:
+        balanced = url.toggle("Weight positives by N/P in the loss", "bal", False,
+                              help="Re-weighting shifts the scores (and so the best threshold) much more than the ROC.")
+    config = MlpConfig(data=data, hidden=hidden, lr=lr, balanced=balanced, seed=seed)
+    snap = live_training_panel("roc:mlp", build=lambda: MlpTrainer(config), signature=config,
+                               render=_models_view(fixed, y_test, config), max_steps_per_update=100,
+                               default_steps_per_update=10, step_unit="steps")
+    model = url.radio("Model to analyse below", "model", list(MODEL_NAMES), "logistic",
+                      format_func=MODEL_NAMES.get, horizontal=True)
+    if model == "mlp":
+        st.caption(f"The MLP as it was at step {snap.step:,} (the sections below refresh when you move a control).")
+        analysis = _analysis(("mlp", config, snap.step), snap.y_test, snap.scores)
+        return Scores(("mlp", config, snap.step), MODEL_NAMES[model], snap.y_test, snap.scores, analysis,
+                      ("tp", 0.0, 1.0, 0.5, 0.01))
+    y, s, analysis = fixed[model]
+    return Scores((model, data), MODEL_NAMES[model], y, s, analysis, ("tp", 0.0, 1.0, 0.5, 0.01))
+
+
+def upload_source() -> Scores | None:
+    st.markdown("Upload a CSV with a header row, a **label** column (0 or 1) and a **score** column (any numbers; "
+                f"higher means more likely positive). Up to {roc.MAX_ROWS:,} rows.")
+    up_col, ex_col = st.columns([3, 1])
+    file = up_col.file_uploader("CSV of labels and scores", type=["csv", "txt"], key="roc:upload")
+    ex_col.download_button("⬇️ Example CSV", roc.example_csv(), "example_scores.csv", "text/csv",
+                           help="200 rows in the expected format, to try the upload or to edit.")
+    if file is None:
+        st.info("No file yet: download the example, or export `label,score` rows from your own classifier.", icon="📄")
+        return None
+    parsed, analysis = _upload(file.file_id, file.getvalue())
+    if not parsed.ok:
+        st.error(f"**{file.name}** cannot be used. {parsed.error}", icon="🚫")
+        return None
+    y, s = parsed.y, parsed.s
+    st.success(f"Read **{file.name}**: {len(y):,} rows, {int(y.sum()):,} positive, columns "
+               f"'{parsed.label_column}' and '{parsed.score_column}'.", icon="✅")
+    lo, hi = float(s.min()), float(s.max())
+    if lo == hi:
+        lo, hi = lo - 1.0, hi + 1.0
+    step = float(f"{(hi - lo) / 200:.2g}")
+    lo, hi = math.floor(lo / step) * step, math.ceil(hi / step) * step
+    return Scores(("csv", file.file_id), file.name, y, s, analysis, (f"t_{file.file_id}", lo, hi, (lo + hi) / 2, step),
+                  url_bound=False)
+
+
+# -- the threshold ------------------------------------------------------------------
+
+
+def threshold_slider(url: UrlState, scores: Scores) -> float:
+    param, lo, hi, default, step = scores.slider
+    label = "Threshold: a case is called positive when its score ≥ this"
+    if scores.url_bound:
+        return url.slider(label, param, lo, hi, default, step=step)
+    key = f"roc:{param}"
+    if key not in st.session_state:
+        st.session_state[key] = default
+    return st.slider(label, lo, hi, step=step, key=key)
+
+
+def slider_grid(scores: Scores) -> np.ndarray:
+    _, lo, hi, _, step = scores.slider
+    grid = lo + step * np.arange(round((hi - lo) / step) + 1)
+    return np.array([float(f"{v:.12g}") for v in np.clip(grid, lo, hi)])
+
+
+def _fmt(v: float) -> str:
+    return "undefined" if v is None or not math.isfinite(v) else f"{v:.3f}"
+
+
+def metrics_grid(c: roc.Confusion) -> None:
+    items = [
+        ("TPR = recall", c.tpr, "TP / P: the share of actual positives caught."),
+        ("FPR", c.fpr, "FP / N: the share of actual negatives wrongly flagged."),
+        ("Precision", c.precision, "TP / (TP + FP): how many flagged cases are real. Undefined when nothing is flagged."),
+        ("F1", c.f1, "2·TP / (2·TP + FP + FN): the harmonic mean of precision and recall."),
+        ("Accuracy", c.accuracy,
+         "(TP + TN) / all. Misleading for rare events: calling everything negative scores 1 - prevalence."),
+        ("MCC", c.mcc,
+         ("Matthews correlation, from -1 to 1; 0 means no better than chance (0 is also shown when nothing, "
+          "or everything, is called positive: then MCC is 0 / 0).")),
+        ("Youden's J", c.youden_j, "TPR - FPR: the height of the point above the chance diagonal."),
+        ("Specificity = TNR", c.tnr, "TN / N = 1 - FPR."),
+    ]
+    for row in (items[:4], items[4:]):
+        for col, (name, value, help_text) in zip(st.columns(4), row, strict=True):
+            col.metric(name, _fmt(value), help=help_text)
+
+
+# -- curves, intervals, costs, the algorithm ------------------------------------------
+
+
+def curves_section(scores: Scores, point: roc.Confusion, choice: roc.CostChoice, n_boot: int) -> None:
+    a, c = scores.analysis, scores.analysis.counts
+    cost_point_roc = (float(c.fpr[choice.index]), float(c.tpr[choice.index]))
+    predicted = int(c.tp[choice.index] + c.fp[choice.index])
+    cost_point_pr = (cost_point_roc[1], float(c.tp[choice.index]) / predicted) if predicted else None
+    iso = (choice.c_fp * c.n_neg) / (choice.c_fn * c.n_pos) if choice.c_fn > 0 else math.inf
+    pop = scores.population
+    left, right = st.columns(2)
+    left.plotly_chart(plots.roc_figure(
+        [plots.Curve(f"{scores.title} (AUC {a.auc:.3f})", a.fpr, a.tpr)],
+        point=(point.fpr, point.tpr), cost_point=cost_point_roc, iso_slope=iso,
+        population=None if pop is None else plots.Curve("infinite sample", pop["fpr"], pop["tpr"]),
+        title="ROC: every threshold at once"), key="roc:fig:roc")
+    pr_point = (point.recall, point.precision) if math.isfinite(point.precision) else None
+    right.plotly_chart(plots.pr_figure(
+        [plots.Curve(f"{scores.title} (AP {a.ap:.3f})", a.recall, a.precision)], prevalence=c.prevalence,
+        point=pr_point, cost_point=cost_point_pr,
+        population=None if pop is None else plots.Curve("infinite sample", pop["recall"], pop["precision"]),
+        title="Precision-recall: the same thresholds"), key="roc:fig:pr")
+    st.info("**Prevalence moves one curve, not the other.** TPR and FPR are each computed within one class, so "
+            "changing the share of positives leaves the ROC curve in place. Precision mixes the classes "
+            "(TP / (TP + FP)): with fewer positives, the same FPR buys many more false alarms per true hit, and "
+            "the PR curve sinks. Try the prevalence slider and watch the dashed curves.", icon="⚖️")
+    affordable = max(100, BOOT_BUDGET // len(scores.y))  # keeps a big upload's intervals to a few seconds
+    boot = _bootstrap(scores.key, min(n_boot, affordable), scores.y, scores.s)
+    pct = f"{100 * boot.level:.0f} %"
+    if boot.n_boot < n_boot:
+        st.caption(f"With {len(scores.y):,} cases the intervals use {boot.n_boot:,} resamples instead of {n_boot:,}, "
+                   "to keep the page responsive.")
+    m1, m2, m3 = st.columns(3)
+    m1.metric("AUC (area under ROC)", f"{boot.auc:.3f}", help="Trapezoids under the ROC curve. Equals the chance "
+              "that a random positive scores above a random negative (ties count half).")
+    m1.caption(f"{pct} bootstrap interval: {boot.auc_low:.3f} to {boot.auc_high:.3f}")
+    m2.metric("Average precision (AP)", f"{boot.ap:.3f}", help="Σ (recall gained) × (precision there), "
+              "scikit-learn's step-wise definition. A no-skill classifier scores about the prevalence.")
+    m2.caption(f"{pct} bootstrap interval: {boot.ap_low:.3f} to {boot.ap_high:.3f}")
+    if scores.population_auc is not None:
+        m3.metric("AUC of the infinite sample", f"{scores.population_auc:.3f}",
+                  help="Φ(d / √(1 + spread²)) for two bell curves: what the sample AUC estimates.")
+    else:
+        m3.metric("Prevalence", f"{100 * c.prevalence:.2f} %", help="P / (P + N): where the no-skill PR line lies.")
+    with st.expander(f"How the intervals were made ({boot.n_boot:,} bootstrap resamples)"):
+        st.markdown(f"Each resample draws {c.n_pos:,} positives from the positives and {c.n_neg:,} negatives from "
+                    "the negatives, with replacement (a stratified bootstrap: no resample loses a class), and "
+                    f"computes AUC and AP again. The middle {pct} of those values is the interval. All resamples "
+                    "are computed at once: each is reduced to counts per distinct score, then cumulative sums.")
+        if st.toggle("Show the resampled values", key="roc:show_boot"):
+            st.plotly_chart(plots.bootstrap_figure(boot.auc_reps, boot.ap_reps, (boot.auc_low, boot.auc_high),
+                                                   (boot.ap_low, boot.ap_high)), key="roc:fig:boot")
+    st.download_button("⬇️ Curve points (CSV: threshold, TP, FP, FN, TN, TPR, FPR, precision, recall)",
+                       _curve_csv(scores.key, c), "roc_curve_points.csv", "text/csv", key="roc:download")
+
+
+def cost_section(scores: Scores, threshold: float, choice: roc.CostChoice, point: roc.Confusion) -> None:
+    c = scores.analysis.counts
+    current = point.cost(choice.c_fp, choice.c_fn) / (c.n_pos + c.n_neg)
+    where = ("call every case negative" if not math.isfinite(choice.threshold)
+             else f"call positive every score ≥ **{choice.threshold:.4g}**")
+    st.markdown(
+        f"With a false positive costing **{choice.c_fp:g}** and a false negative **{choice.c_fn:g}**, the cheapest "
+        f"rule is to {where}: {int(c.fp[choice.index]):,} false positives and {int(c.fn[choice.index]):,} false "
+        f"negatives, **{choice.cost_per_case:.4g}** per case on average. The current threshold costs "
+        f"**{current:.4g}** per case. On the ROC curve the cheapest point (green diamond) is where a line of slope "
+        f"(cost FP × N) / (cost FN × P) first touches the curve; every point on that dashed line costs the same."
+    )
+    grid = slider_grid(scores)
+    target = roc.cheapest_on_grid(c, grid, choice.c_fp, choice.c_fn)
+    target_cost = float(c.costs_at(np.array([target]), choice.c_fp, choice.c_fn)[0]) / (c.n_pos + c.n_neg)
+    key = f"roc:{scores.slider[0]}"
+    b1, b2 = st.columns([2, 3], vertical_alignment="center")
+    b1.button("🎯 Move the threshold to the cheapest point", key="roc:use_cost",
+              on_click=lambda: st.session_state.__setitem__(key, target),
+              disabled=math.isclose(threshold, target))
+    b2.caption(f"The slider's cheapest position is {target:g} ({target_cost:.4g} per case)"
+               + ("." if math.isclose(target_cost, choice.cost_per_case) else
+                  ": the exact optimum falls between two slider positions."))
+    per_case = (choice.c_fp * c.fp + choice.c_fn * c.fn) / (c.n_pos + c.n_neg)
+    st.plotly_chart(plots.cost_figure(c.thresholds, per_case, threshold, choice.threshold,
+                                      "threshold (score units)"), key="roc:fig:cost")
+
+
+def algorithm_expander() -> None:
+    with st.expander("🧮 How the ROC curve is computed from scratch (one sort, two running counts)"):
+        st.markdown(
+            "1. **Sort once**, from the highest score to the lowest: O(n log n).\n"
+            "2. **Walk down the list.** Lowering the threshold past a case flags it: a positive adds one true "
+            "positive, a negative one false positive. Running sums (`cumsum`) give TP and FP at every position.\n"
+            "3. **One point per distinct score.** A threshold cannot separate tied scores, so only the last row "
+            "of each run of ties becomes a point.\n"
+            "4. **Divide by the class sizes**: TPR = TP / P, FPR = FP / N, and prepend (0, 0): the threshold +∞ "
+            "flags nothing. The lowest score flags everything: (1, 1).\n"
+            "5. **AUC by trapezoids**: Σ (FPR step) × (average of the two TPRs). A tie between a positive and a "
+            "negative makes a diagonal step, which counts as half a win.\n\n"
+            "A worked example with ties (8 cases):"
+        )
+        table = roc.algorithm_table(*WORKED)
+        for column in ("TPR", "FPR"):
+            table[column] = ["" if math.isnan(v) else f"{v:.2f}" for v in table[column]]
+        st.dataframe(table, hide_index=True, width="stretch")
+        fpr, tpr, _ = roc.roc_curve(*WORKED)
+        pair_auc, pairs = roc.pairwise_auc(*WORKED)
+        st.markdown(
+            f"Points (FPR, TPR): {', '.join(f'({f:.2f}, {t:.2f})' for f, t in zip(fpr, tpr, strict=True))}; "
+            f"the trapezoids add up to AUC = **{roc.auc(fpr, tpr):.4f}**. Check by brute force: of the {pairs} "
+            f"(positive, negative) pairs, the positive scores higher in {pair_auc * pairs:g} (a tie counts "
+            f"half), and {pair_auc * pairs:g} / {pairs} = **{pair_auc:.4f}**. The code this page runs:"
+        )
+        st.code(inspect.getsource(roc.curve_counts), language="python")
+        st.caption(
+            "Thresholds are the same as scikit-learn's `roc_curve(..., drop_intermediate=False)`: `inf` first, "
+            "then the distinct scores from high to low. scikit-learn's default (`drop_intermediate=True`) also "
+            "drops points that lie on a straight line between their neighbours; the area does not change. "
+            "Average precision is Σ (R_k - R_(k-1)) P_k over the same thresholds, with no interpolation."
+        )

@@ -95,3 +95,34 @@ def test_divergence_stops_with_a_message_and_keeps_the_last_state():
     assert "diverged" in at.error[0].value
     assert "stopped" in at.get("progress")[0].proto.text
     assert not at.exception
+
+
+def test_callbacks_survive_a_click_delivered_twice(monkeypatch):
+    """Streamlit can deliver one click's trigger twice (fragment tick + full
+    rerun): the panel's callbacks must give the same result either way."""
+    import ui.live as live
+    from core.regression import RegressionConfig, RegressionTrainer
+
+    config = RegressionConfig()
+    state = {"k:spu": 5}
+    monkeypatch.setattr(live.st, "session_state", state)
+    trainer = RegressionTrainer(config)
+    state["k"] = live.LiveRun(trainer, config, trainer.snapshot(), running=True)
+
+    for _ in range(2):  # Pause, delivered twice
+        live._set_running("k", False)
+    assert state["k"].running is False
+    for _ in range(2):  # Start, delivered twice
+        live._set_running("k", True)
+    assert state["k"].running is True
+
+    for _ in range(2):  # Step drawn at step 0, delivered twice: one update only
+        live._step("k", id(trainer), 0)
+    assert trainer.step == 5 and state["k"].running is False
+
+    for _ in range(2):  # Reset drawn for this trainer, delivered twice: one new trainer
+        live._reset("k", lambda: RegressionTrainer(config), id(trainer))
+    fresh = state["k"].trainer
+    assert fresh is not trainer and fresh.step == 0
+    live._reset("k", lambda: RegressionTrainer(config), id(trainer))
+    assert state["k"].trainer is fresh

@@ -41,19 +41,31 @@ class LiveRun:
     restarted: bool = False  # built anew because the settings changed
 
 
-def _toggle(key: str) -> None:
-    run: LiveRun = st.session_state[key]
-    run.running = not run.running and not run.trainer.done
+# The button callbacks are idempotent on purpose. When a click lands while a
+# ``run_every`` tick is being requested, Streamlit 1.67 can deliver the
+# button's trigger twice (once with the fragment rerun, once with the full
+# rerun), so a "toggle" callback would undo itself and the click would look
+# lost. Each callback therefore names the state it wants, or the trainer and
+# step it was drawn for, and does nothing when that no longer holds.
 
 
-def _step(key: str) -> None:
+def _set_running(key: str, running: bool) -> None:
     run: LiveRun = st.session_state[key]
+    run.running = running and not run.trainer.done
+
+
+def _step(key: str, trainer_id: int, at_step: int) -> None:
+    run: LiveRun = st.session_state[key]
+    if id(run.trainer) != trainer_id or run.trainer.step != at_step:
+        return  # a repeated delivery of the same click
     run.running = False
     run.snapshot = run.trainer.train(st.session_state[f"{key}:spu"])
 
 
-def _reset(key: str, build: Callable[[], Trainer]) -> None:
+def _reset(key: str, build: Callable[[], Trainer], trainer_id: int) -> None:
     run: LiveRun = st.session_state[key]
+    if id(run.trainer) != trainer_id:
+        return  # a repeated delivery of the same click
     trainer = build()
     st.session_state[key] = LiveRun(trainer, run.signature, trainer.snapshot())
 
@@ -104,11 +116,13 @@ def live_training_panel(
     done = run.trainer.done
     c_start, c_step, c_reset, c_speed = st.columns([1, 1, 1, 3], vertical_alignment="bottom")
     label = "⏸ Pause" if run.running else ("▶ Resume" if run.trainer.step else "▶ Start")
-    c_start.button(label, key=f"{key}:toggle", on_click=_toggle, args=(key,), disabled=done,
-                   width="stretch", type="primary")
-    c_step.button("⏭ Step", key=f"{key}:step", on_click=_step, args=(key,), disabled=done or run.running,
-                  width="stretch", help="Train one update's worth of steps, then stop.")
-    c_reset.button("↺ Reset", key=f"{key}:reset", on_click=_reset, args=(key, build),
+    trainer_id = id(run.trainer)
+    c_start.button(label, key=f"{key}:toggle", on_click=_set_running, args=(key, not run.running),
+                   disabled=done, width="stretch", type="primary")
+    c_step.button("⏭ Step", key=f"{key}:step", on_click=_step, args=(key, trainer_id, run.trainer.step),
+                  disabled=done or run.running, width="stretch",
+                  help="Train one update's worth of steps, then stop.")
+    c_reset.button("↺ Reset", key=f"{key}:reset", on_click=_reset, args=(key, build, trainer_id),
                    width="stretch", help="Start again from freshly initialised weights.")
     c_speed.slider(f"{step_unit.capitalize()} per update", 1, max_steps_per_update, key=spu_key,
                    help=f"How many {step_unit} run between two redraws of the charts "

@@ -45,6 +45,9 @@ TOPICS: tuple[PageInfo, ...] = (
     PageInfo("pages/roc.py", "ROC & precision-recall", "📈", "roc", "Information & metrics",
              hook="Slide a threshold and watch TPR, FPR and precision trade off, on your own scores too.",
              picture="roc.svg"),
+    PageInfo("pages/bandits.py", "Multi-armed bandits", "🎰", "bandits", "Reinforcement learning",
+             hook="Explore or exploit? Race epsilon-greedy, UCB and Thompson sampling on the 10-armed testbed.",
+             picture="bandits.svg"),
 )
 
 

@@ -1,0 +1,96 @@
+"""The bandit page in headless Chromium: presets, sliders, the parameter study
+and the animated single run, as a learner drives them."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.browser import assert_no_exception, full_screenshot, open_app, real_errors, wait_idle
+
+pytestmark = pytest.mark.e2e
+
+
+def _chart_titles(page) -> list[str]:
+    return page.get_by_test_id("stPlotlyChart").locator(".gtitle").all_text_contents()
+
+
+def _legend(page) -> str:
+    return " | ".join(page.get_by_test_id("stPlotlyChart").first.locator(".legendtext").all_text_contents())
+
+
+def test_presets_and_testbed_slider(page, server_url, console_errors, screenshot_dir):
+    open_app(page, server_url, "bandits")
+    expect(page.get_by_test_id("stPlotlyChart")).to_have_count(3)
+    titles = _chart_titles(page)
+    assert "Average reward at each step" in titles and "How often the best arm is picked" in titles
+    assert "greedy" in _legend(page) and "ε-greedy ε=0.1" in _legend(page)
+    full_screenshot(page, screenshot_dir / "bandits-fig22.png")
+
+    # Load the figure 2.4 preset from the select box.
+    page.get_by_role("combobox", name="Start from a preset").click()
+    page.get_by_role("option", name=re.compile("fig. 2.4")).click()
+    expect(page.get_by_test_id("stPlotlyChart").first.locator(".legendtext").first).to_have_text("UCB c=2")
+    wait_idle(page)
+    assert "ε-greedy ε=0.1" in _legend(page)
+    expect(page).to_have_url(re.compile(r"preset=fig24"))
+
+    # One more arm: the testbed line and the link follow.
+    slider = page.get_by_role("slider", name="Arms k")
+    slider.focus()
+    slider.press("ArrowRight")
+    expect(page.get_by_text(re.compile(r"^11 arms · "))).to_be_visible()
+    wait_idle(page)
+    expect(page).to_have_url(re.compile(r"k=11"))
+    assert_no_exception(page)
+    full_screenshot(page, screenshot_dir / "bandits-fig24-11arms.png")
+    assert not real_errors(console_errors), real_errors(console_errors)
+
+
+def test_parameter_study(page, server_url, console_errors, screenshot_dir):
+    open_app(page, server_url, "bandits?view=study&sruns=100")
+    expect(page.get_by_test_id("stPlotlyChart").locator(".gtitle")).to_have_text(re.compile("Parameter study"))
+    before = page.get_by_test_id("stPlotlyChart").locator(".legendtext").count()
+    page.get_by_text("Thompson (reference line)").click()
+    expect(page.get_by_test_id("stPlotlyChart").locator(".legendtext")).to_have_count(before + 1)
+    wait_idle(page)
+    assert_no_exception(page)
+    full_screenshot(page, screenshot_dir / "bandits-study.png")
+    assert not real_errors(console_errors), real_errors(console_errors)
+
+
+def _pulls(page) -> int:
+    texts = page.get_by_test_id("stProgress").all_inner_texts()
+    match = re.search(r"Step ([\d,]+) of", " ".join(texts))
+    return int(match.group(1).replace(",", "")) if match else -1
+
+
+def _pause(page) -> None:
+    page.get_by_role("button", name=re.compile(r"Pause$")).click()
+    expect(page.get_by_role("button", name=re.compile(r"Resume$"))).to_be_visible()
+
+
+def test_single_run_animates_and_pauses(page, server_url, console_errors, screenshot_dir):
+    open_app(page, server_url, "bandits?view=single&preset=fig24")
+    expect(page.get_by_test_id("stProgress")).to_contain_text("Step 0 of 1,000")
+    page.get_by_role("button", name=re.compile(r"^▶ Start$")).click()
+    expect(page.get_by_role("button", name=re.compile(r"Pause$"))).to_be_visible()
+    deadline = time.monotonic() + 60
+    while _pulls(page) < 25 and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert _pulls(page) >= 25, "the single run did not advance in the browser"
+    _pause(page)
+    wait_idle(page)
+    paused_at = _pulls(page)
+    time.sleep(1.2)
+    assert _pulls(page) == paused_at, "the run went on after Pause"
+    title = page.get_by_test_id("stPlotlyChart").first.locator(".gtitle").text_content()
+    assert f"after {paused_at:,} pulls" in title
+    metrics = " ".join(page.get_by_test_id("stMetricValue").all_inner_texts())
+    assert f"{paused_at:,}" in metrics
+    assert_no_exception(page)
+    full_screenshot(page, screenshot_dir / "bandits-single-run.png")
+    assert not real_errors(console_errors), real_errors(console_errors)

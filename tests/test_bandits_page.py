@@ -1,0 +1,160 @@
+"""The bandit page under AppTest: what it shows, links, presets, the three
+views, the live single run, and widget fuzzing."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.bandits import PRESETS
+from tests.conftest import open_page
+from tests.fuzz import fuzz_widgets, problems
+from ui.bandits_views import OPTIONS, SLOTS, preset_values
+
+PAGE = "pages/bandits.py"
+SMALL = {"runs": "100", "steps": "200"}  # keeps a test fast; the defaults are the book's 2,000 x 1,000
+# Sizes (and the preset box, which loads the book's 2,000 x 1,000) stay small while fuzzing.
+SIZE_KEYS = ("bandits:runs", "bandits:steps", "bandits:sruns", "bandits:preset")
+
+
+def _table(at):
+    return at.dataframe[0].value
+
+
+def _plotly(at):
+    return [c for c in at.get("plotly_chart")]
+
+
+def _figure_json(chart) -> str:
+    return chart.proto.spec
+
+
+def test_default_page_reproduces_figure_2_2():
+    at = open_page(PAGE)
+    assert not problems(at), problems(at)
+    assert at.title[0].value.startswith("🎰 Multi-armed bandits")
+    assert len(_plotly(at)) == 3
+    table = _table(at)
+    assert list(table["strategy"]) == ["greedy", "ε-greedy ε=0.01", "ε-greedy ε=0.1"]
+    final = [float(v.split(" ± ")[0]) for v in table["final reward"]]
+    assert final[0] < final[1] < final[2] and 1.3 < final[2] < 1.45  # the book's ordering and level
+    assert any("about 80 %" in i.value for i in at.info)  # what to look for
+    caption = " ".join(c.value for c in at.caption)
+    assert "10 arms · q*(a) ~ N(0, 1²)" in caption and "2,000 runs × 1,000 steps" in caption
+
+
+def test_link_sets_the_controls():
+    at = open_page(PAGE, {"preset": "fig24", **SMALL})
+    assert not problems(at), problems(at)
+    assert at.selectbox(key="bandits:s1").value == "ucb"
+    assert at.selectbox(key="bandits:s2").value == "epsilon_greedy"
+    assert at.selectbox(key="bandits:s3").value == "none"
+    assert list(_table(at)["strategy"]) == ["UCB c=2", "ε-greedy ε=0.1"]
+    # A parameter in the link wins over the preset's value.
+    at = open_page(PAGE, {"preset": "fig24", "c1": "1", "k": "5", **SMALL})
+    assert list(_table(at)["strategy"]) == ["UCB c=1", "ε-greedy ε=0.1"]
+    assert any("5 arms ·" in c.value for c in at.caption)
+
+
+def test_bad_link_values_get_a_notice_not_an_error():
+    at = open_page(PAGE, {"runs": "banana", "s1": "nope", "steps": "200"})
+    assert not problems(at), problems(at)
+    warnings = " ".join(w.value for w in at.warning)
+    assert "Runs" in warnings and "Strategy 1" in warnings
+
+
+def test_widgets_change_what_is_shown():
+    at = open_page(PAGE, SMALL)
+    before = _figure_json(_plotly(at)[0])
+    at.select_slider(key="bandits:e3").set_value(0.3).run()
+    assert not problems(at)
+    assert list(_table(at)["strategy"])[2] == "ε-greedy ε=0.3"
+    assert _figure_json(_plotly(at)[0]) != before
+    assert at.query_params["e3"] == "0.3"  # the link follows
+    at.selectbox(key="bandits:s4").set_value("thompson").run()
+    assert list(_table(at)["strategy"])[3] == "Thompson sampling"
+    at.slider(key="bandits:k").set_value(20).run()
+    assert any("20 arms ·" in c.value for c in at.caption)
+    assert not problems(at)
+
+
+def test_empty_lineup_gets_a_warning():
+    at = open_page(PAGE, {**SMALL, "s1": "none", "s2": "none", "s3": "none"})
+    assert not problems(at)
+    assert any("Every slot is empty" in w.value for w in at.warning)
+
+
+def test_loading_a_preset_fills_every_control_and_reload_puts_it_back():
+    at = open_page(PAGE, SMALL)
+    at.selectbox(key="bandits:preset").set_value("fig25").run()
+    assert not problems(at), problems(at)
+    assert [at.selectbox(key=f"bandits:s{i}").value for i in range(1, 5)] == ["gradient"] * 4
+    assert at.slider(key="bandits:mu").value == 4.0
+    assert at.select_slider(key="bandits:runs").value == 2000  # the book's size
+    assert list(_table(at)["strategy"]) == ["gradient α=0.1, baseline", "gradient α=0.1, no baseline",
+                                            "gradient α=0.4, baseline", "gradient α=0.4, no baseline"]
+    at.select_slider(key="bandits:runs").set_value(100).run()
+    assert any("You changed the preset" in c.value for c in at.caption)
+    at.button[0].click().run()  # ↺ Reload preset
+    assert at.select_slider(key="bandits:runs").value == 2000
+    assert not any("You changed the preset" in c.value for c in at.caption)
+
+
+@pytest.mark.parametrize("key", list(PRESETS))
+def test_every_preset_renders_from_a_link(key):
+    at = open_page(PAGE, {"preset": key, **SMALL})
+    assert not problems(at), problems(at)
+    assert len(_table(at)) == len(PRESETS[key].lineup)
+    # The link's smaller size counts as a change to the preset: say so, with the preset's name.
+    assert any("You changed the preset" in c.value and PRESETS[key].title in c.value for c in at.caption)
+
+
+def test_every_preset_value_is_a_widget_option():
+    for key in PRESETS:
+        values = preset_values(key)
+        for slot in range(1, SLOTS + 1):
+            for param, (code, options, *_rest) in OPTIONS.items():
+                if f"{code}{slot}" in values:
+                    assert values[f"{code}{slot}"] in options, (key, param, values[f"{code}{slot}"])
+
+
+def test_parameter_study_view():
+    at = open_page(PAGE, {**SMALL, "view": "study", "sruns": "100"})
+    assert not problems(at), problems(at)
+    charts = _plotly(at)
+    assert len(charts) == 1 and "Parameter study" in _figure_json(charts[0])
+    assert any("Best point:" in c.value for c in at.caption)
+    at.checkbox(key="bandits:f_softmax").check().run()
+    assert "softmax" in _figure_json(_plotly(at)[0])
+    for key in ("egreedy", "gradient", "ucb", "optimistic", "softmax"):
+        at.checkbox(key=f"bandits:f_{key}").uncheck()
+    at.run()
+    assert any("Tick at least one strategy" in i.value for i in at.info)
+
+
+def test_single_run_view_trains_live():
+    at = open_page(PAGE, {**SMALL, "view": "single", "preset": "fig24"})
+    assert not problems(at), problems(at)
+    run = at.session_state["bandits:live"]
+    assert run.trainer.config.strategy == "ucb" and run.trainer.max_steps == 200
+    at.button(key="bandits:live:toggle").click().run()  # Start: the run after it is the first tick
+    assert at.session_state["bandits:live"].trainer.step == 5  # 5 pulls per update by default
+    at.run()
+    live = at.session_state["bandits:live"]
+    assert live.trainer.step == 10
+    assert any(m.value == "10" for m in at.metric)
+    assert any("after 10 pulls" in _figure_json(c) for c in _plotly(at))
+    # Watching another contender builds a new run.
+    at.selectbox(key="bandits:watch").set_value(2).run()
+    assert at.session_state["bandits:live"].trainer.config.strategy == "epsilon_greedy"
+    assert at.session_state["bandits:live"].trainer.step == 0
+    # Emptying the watched slot falls back to the first contender, without an error.
+    at.selectbox(key="bandits:s2").set_value("none").run()
+    assert not problems(at)
+    assert at.selectbox(key="bandits:watch").value == 1
+    assert at.session_state["bandits:live"].trainer.config.strategy == "ucb"
+
+
+@pytest.mark.parametrize("view, seed, rounds", [("average", 1, 8), ("study", 2, 5), ("single", 3, 8)])
+def test_fuzz_each_view(view, seed, rounds):
+    at = open_page(PAGE, {"runs": "100", "steps": "100", "view": view, "sruns": "100"})
+    assert fuzz_widgets(at, rounds=rounds, seed=seed, skip_keys=(*SIZE_KEYS, "bandits:view")) > 0

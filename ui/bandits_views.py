@@ -1,0 +1,456 @@
+"""Page-private Streamlit helpers for pages/bandits.py: the lineup editor, the
+testbed controls, presets, cached simulations and the three views."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.bandits import (
+    BOOK_FAMILIES,
+    PRESETS,
+    STRATEGIES,
+    STUDY_FAMILIES,
+    VALUE_DEFAULTS,
+    BanditRun,
+    BanditRunConfig,
+    Testbed,
+    TestbedResult,
+    label,
+    run_testbed,
+)
+from core.plots.bandits import (
+    StudyCurve,
+    arm_figure,
+    optimal_figure,
+    regret_figure,
+    reward_figure,
+    run_history_figure,
+    study_figure,
+)
+from ui.formula import formula
+from ui.live import live_training_panel
+from ui.url_state import UrlState
+
+SLOTS = 4
+NONE = "none"
+SQRT2 = math.sqrt(2.0)
+
+# widget options (every preset value must be one of them: a test checks it)
+OPTIONS: dict[str, tuple[str, list[Any], str, str]] = {
+    # core parameter: (URL code, options, label, help)
+    "epsilon": ("e", [0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0], "ε (share of random pulls)",
+                ("ε-greedy: the chance of a random arm at each step. ε-first: the share of all steps spent "
+                 "exploring at the start.")),
+    "decay": ("d", [0.0, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5], "ε decay",
+              "0 keeps ε constant. Otherwise ε at step t is ε / (1 + decay·(t − 1)): it shrinks like 1/t."),
+    "tau": ("t", [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0], "τ (temperature)",
+            "Softmax temperature: small τ is nearly greedy, large τ nearly uniform."),
+    "c": ("c", [0.0, 0.25, 0.5, 1.0, SQRT2, 2.0, 3.0, 4.0], "c (confidence weight)",
+          "How much UCB values uncertainty; c = √2 is UCB1."),
+    "alpha": ("a", [0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6], "α (preference step size)",
+              "How far one reward moves the gradient bandit's preferences."),
+    "initial_value": ("q", [0.0, 0.5, 1.0, 2.0, 5.0, 10.0], "Q₁ (initial estimate)",
+                      ("The estimate of every arm before any pull. A large value is 'optimistic': every "
+                       "first reward disappoints, so the learner tries the other arms.")),
+    "step_size": ("z", [0.0, 0.01, 0.05, 0.1, 0.2, 0.5, 1.0], "estimate step size",
+                  ("1/n: sample averages (every reward counts the same). A constant α weighs recent rewards "
+                   "more, which tracks a non-stationary problem.")),
+}
+FORMAT = {
+    "c": lambda v: "√2 (UCB1)" if math.isclose(v, SQRT2) else f"{v:g}",
+    "step_size": lambda v: "1/n (sample average)" if v == 0 else f"α = {v:g}",
+}
+TITLES = {NONE: "— (empty)", **{k: v.title for k, v in STRATEGIES.items()}}
+STEPS_OPTIONS = [100, 200, 500, 1000, 2000, 5000]
+RUNS_OPTIONS = [100, 200, 500, 1000, 2000, 5000]
+WALK_OPTIONS = [0.0, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1]
+BIG_RUN = 6_000_000  # run-steps above which the page shows a status box
+DEFAULT_PRESET = "fig22"
+
+
+def _widget_default(param: str) -> Any:
+    if param == "baseline":
+        return True
+    if param == "step_size":
+        return 0.0
+    return {**VALUE_DEFAULTS, "decay": 0.0, "epsilon": 0.1, "tau": 0.1, "c": 2.0, "alpha": 0.1}[param]
+
+
+def preset_values(key: str) -> dict[str, Any]:
+    """The widget values (URL parameter -> value) that load preset ``key``."""
+    preset = PRESETS[key]
+    values: dict[str, Any] = {}
+    lineup = preset.contenders()
+    for i in range(1, SLOTS + 1):
+        strategy, params = lineup[i - 1] if i <= len(lineup) else (NONE, {})
+        values[f"s{i}"] = strategy
+        for param in _slot_params(strategy):
+            value = params.get(param, _widget_default(param))
+            values[("b" if param == "baseline" else OPTIONS[param][0]) + str(i)] = (
+                0.0 if param == "step_size" and value is None else value)
+    bed = preset.testbed_params()
+    defaults = Testbed()
+    values.update(k=defaults.n_arms, mu=bed.get("mu", defaults.mu), sigma=bed.get("sigma", defaults.sigma),
+                  noise=bed.get("reward_std", defaults.reward_std), walk=bed.get("walk_std", defaults.walk_std),
+                  steps=preset.n_steps, runs=preset.n_runs)
+    return values
+
+
+def _slot_params(strategy: str) -> list[str]:
+    if strategy == NONE:
+        return []
+    info = STRATEGIES[strategy]
+    names = [p for p in info.defaults if p not in ("prior_mean", "prior_std")]
+    return names + (list(VALUE_DEFAULTS) if info.value_based else [])
+
+
+DEFAULTS = preset_values(DEFAULT_PRESET)
+
+
+def load_preset(url: UrlState) -> None:
+    """on_change of the preset box (and the reload button): write the preset into the widgets."""
+    for param, value in preset_values(st.session_state[url.key("preset")]).items():
+        st.session_state[url.key(param)] = value
+
+
+def prefill_from_link(url: UrlState) -> None:
+    """A link that names a preset sets every control the link does not set itself."""
+    raw = st.query_params.get("preset")
+    if url.key("preset") in st.session_state or raw not in PRESETS:
+        return
+    for param, value in preset_values(raw).items():
+        if url.key(param) not in st.session_state and param not in st.query_params:
+            st.session_state[url.key(param)] = value
+
+
+def preset_modified(url: UrlState, preset: str) -> bool:
+    return any(st.session_state.get(url.key(p), v) != v for p, v in preset_values(preset).items())
+
+
+# -- the lineup -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Contender:
+    slot: int
+    strategy: str
+    params: tuple[tuple[str, Any], ...]
+
+    @property
+    def label(self) -> str:
+        return label(self.strategy, dict(self.params))
+
+
+def contender_editor(url: UrlState, slot: int) -> Contender | None:
+    """One slot of the lineup: a strategy and its parameters."""
+    strategy = url.selectbox(f"Strategy {slot}", f"s{slot}", [NONE, *STRATEGIES], DEFAULTS[f"s{slot}"],
+                             format_func=TITLES.get)
+    if strategy == NONE:
+        st.caption("Empty slot: pick a strategy to add a line.")
+        return None
+    params: dict[str, Any] = {}
+    names = _slot_params(strategy)
+    extras = [p for p in names if p in EXTRAS]
+    for param in names:
+        if param not in EXTRAS:
+            params[param] = _param_widget(url, slot, param)
+    if extras:
+        with st.expander("More: " + ", ".join(OPTIONS[p][2].split(" (")[0] for p in extras)):
+            for param in extras:
+                params[param] = _param_widget(url, slot, param)
+        changed = [_extra_summary(p, params[p]) for p in extras if params[p] not in (None, 0.0)]
+        if changed:
+            st.caption(" · ".join(changed))
+    if strategy == "thompson":
+        st.caption("Prior: each arm's value ~ N(μ, σ²) of the testbed (σ = 1 if σ is 0); "
+                   "reward noise known.")
+    return Contender(slot, strategy, tuple(params.items()))
+
+
+EXTRAS = ("decay", "initial_value", "step_size")  # tucked into an expander in each slot
+
+
+def _param_widget(url: UrlState, slot: int, param: str) -> Any:
+    if param == "baseline":
+        return url.checkbox("baseline R̄ (average reward)", f"b{slot}", True,
+                            help="Subtract the average reward so far before updating preferences.")
+    code, options, text, help_text = OPTIONS[param]
+    default = DEFAULTS.get(f"{code}{slot}", _widget_default(param))
+    value = url.select_slider(text, f"{code}{slot}", options, default, format_func=FORMAT.get(param, "{:g}".format),
+                              help=help_text)
+    return None if param == "step_size" and value == 0 else value
+
+
+def _extra_summary(param: str, value: Any) -> str:
+    if param == "decay":
+        return f"ε decays (decay {value:g})"
+    if param == "initial_value":
+        return f"optimistic Q₁ = {value:g}"
+    return f"constant step α = {value:g}"
+
+
+@dataclass(frozen=True)
+class TestbedChoice:
+    __test__ = False
+    testbed: Testbed
+    n_steps: int
+    n_runs: int
+    seed: int
+
+    def kwargs(self) -> tuple[tuple[str, Any], ...]:
+        tb = self.testbed
+        return (("mu", tb.mu), ("sigma", tb.sigma), ("reward_std", tb.reward_std), ("walk_std", tb.walk_std))
+
+    def describe(self) -> str:
+        tb = self.testbed
+        moving = (f"true values random-walk (step sd {tb.walk_std:g})" if tb.walk_std else "stationary")
+        return (f"{tb.n_arms} arms · q*(a) ~ N({tb.mu:g}, {tb.sigma:g}²) · rewards ~ N(q*(a), {tb.reward_std:g}²) · "
+                f"{moving} · {self.n_runs:,} runs × {self.n_steps:,} steps · seed {self.seed}")
+
+
+def testbed_controls(url: UrlState) -> TestbedChoice:
+    c = st.columns(4)
+    with c[0]:
+        k = url.slider("Arms k", "k", 2, 50, DEFAULTS["k"], help="How many slot machines (actions).")
+    with c[1]:
+        mu = url.slider("Mean of true values μ", "mu", -5.0, 5.0, DEFAULTS["mu"], step=0.5,
+                        help="Each run draws every arm's true value q*(a) from N(μ, σ²).")
+    with c[2]:
+        sigma = url.slider("Spread of true values σ", "sigma", 0.0, 3.0, DEFAULTS["sigma"], step=0.25,
+                           help="0: all arms start equal.")
+    with c[3]:
+        noise = url.slider("Reward noise (sd)", "noise", 0.0, 4.0, DEFAULTS["noise"], step=0.25,
+                           help="A pull of arm a pays q*(a) plus normal noise with this standard deviation.")
+    c = st.columns(4)
+    with c[0]:
+        walk = url.select_slider("Random walk of true values (sd per step)", "walk", WALK_OPTIONS, DEFAULTS["walk"],
+                                 format_func=lambda v: "0 (stationary)" if v == 0 else f"{v:g}",
+                                 help="Non-stationary bandit: after every step each q*(a) moves by N(0, sd²).")
+    with c[1]:
+        steps = url.select_slider("Steps per run", "steps", STEPS_OPTIONS, DEFAULTS["steps"], format_func="{:,}".format)
+    with c[2]:
+        runs = url.select_slider("Runs (independent bandit problems)", "runs", RUNS_OPTIONS, DEFAULTS["runs"],
+                                 format_func="{:,}".format,
+                                 help="Curves average over this many runs. More runs: smoother curves, slower.")
+    with c[3]:
+        seed = url.number_input("Random seed", "seed", 0, 999_999, 0, step=1,
+                                help="The same seed replays exactly the same runs.")
+    testbed = Testbed(n_arms=k, mu=mu, sigma=sigma, reward_std=noise, walk_std=walk)
+    return TestbedChoice(testbed, steps, runs, int(seed))
+
+
+# -- cached simulations -----------------------------------------------------------------
+
+
+@st.cache_data(max_entries=96, show_spinner=False)
+def simulate(strategy: str, params: tuple[tuple[str, Any], ...], testbed: tuple[tuple[str, Any], ...],
+             n_arms: int, n_runs: int, n_steps: int, seed: int) -> TestbedResult:
+    """``run_testbed``, cached on small values only (never on arrays)."""
+    return run_testbed(strategy, n_arms=n_arms, n_runs=n_runs, n_steps=n_steps, seed=seed, **dict(params),
+                       **dict(testbed))
+
+
+def _run_all(jobs: list[tuple[str, str, tuple, TestbedChoice]]) -> list[TestbedResult]:
+    """Run (label, strategy, params, choice) jobs; a status box for big ones."""
+    def one(job):
+        _, strategy, params, ch = job
+        return simulate(strategy, params, ch.kwargs(), ch.testbed.n_arms, ch.n_runs, ch.n_steps, ch.seed)
+
+    work = sum(ch.n_runs * ch.n_steps for *_, ch in jobs)
+    if work <= BIG_RUN:
+        return [one(job) for job in jobs]
+    start = time.perf_counter()
+    with st.status(f"Simulating {len(jobs)} strateg{'y' if len(jobs) == 1 else 'ies'} "
+                   f"({work:,} pulls in all)…", expanded=True) as status:
+        results = []
+        for job in jobs:
+            st.write(f"▶ {job[0]}")
+            results.append(one(job))
+        status.update(label=f"Simulated {len(jobs)} strateg{'y' if len(jobs) == 1 else 'ies'} "
+                            f"in {time.perf_counter() - start:.1f} s", state="complete", expanded=False)
+    return results
+
+
+# -- view 1: averages over many runs ----------------------------------------------------
+
+
+def summary_table(results: list[TestbedResult]) -> pd.DataFrame:
+    rows = []
+    for res in results:
+        rows.append({
+            "strategy": res.label,
+            "final reward": f"{res.final_reward():.3f} ± {1.96 * res.final_reward_se:.3f}",
+            "final % optimal": round(100 * res.final_optimal(), 1),
+            "mean reward": f"{res.mean_reward:.3f} ± {1.96 * res.mean_reward_se:.3f}",
+            "regret": round(float(res.regret[-1]), 1),
+        })
+    return pd.DataFrame(rows)
+
+
+def curves_csv(results: list[TestbedResult]) -> bytes:
+    data = {"step": np.arange(1, results[0].n_steps + 1)}
+    for i, res in enumerate(results, 1):
+        data[f"{i}: {res.label} | average reward"] = res.avg_reward
+        data[f"{i}: {res.label} | optimal action (fraction)"] = res.optimal_action
+        data[f"{i}: {res.label} | cumulative regret"] = res.regret
+    return pd.DataFrame(data).to_csv(index=False).encode()
+
+
+def compare_view(lineup: list[Contender], choice: TestbedChoice) -> list[TestbedResult]:
+    results = _run_all([(c.label, c.strategy, c.params, choice) for c in lineup])
+    left, right = st.columns(2)
+    left.plotly_chart(reward_figure(results), key="bandits:reward")
+    right.plotly_chart(optimal_figure(results), key="bandits:optimal")
+    left, right = st.columns(2)
+    left.plotly_chart(regret_figure(results), key="bandits:regret")
+    with right:
+        st.markdown("**Scoreboard**")
+        st.dataframe(summary_table(results), hide_index=True)
+        st.caption("**Final**: average over the last 10 % of the steps; **mean**: over all steps (the "
+                   "book's figure 2.6 score). ± is a 95 % interval (1.96 standard errors over the runs). "
+                   "**Regret** (points): the reward lost by not always pulling the best arm, "
+                   "Σₜ (max q* − q*(Aₜ)).")
+        st.download_button("⬇️ Curves as CSV", curves_csv(results), "bandit_curves.csv", "text/csv")
+    return results
+
+
+# -- view 2: parameter study ------------------------------------------------------------
+
+
+def study_view(url: UrlState, choice: TestbedChoice) -> None:
+    st.markdown("Each point is a whole testbed run with one parameter value, as in Sutton & Barto's "
+                "figure 2.6. An inverted U means the strategy needs tuning; a flat top means it is forgiving.")
+    cols = st.columns(4)
+    families = []
+    for i, family in enumerate(STUDY_FAMILIES.values()):
+        with cols[i % 4]:
+            if url.checkbox(family.title, f"f_{family.key}", family.key in BOOK_FAMILIES):
+                families.append(family)
+    with cols[len(STUDY_FAMILIES) % 4]:
+        thompson = url.checkbox("Thompson (reference line)", "f_thompson", False,
+                                help="Thompson sampling has no parameter to tune: a horizontal line.")
+    c1, c2 = st.columns(2)
+    with c1:
+        runs = url.select_slider("Runs per point", "sruns", [100, 200, 500, 1000, 2000], 200,
+                                 format_func="{:,}".format, help="The book used 2,000; fewer is faster.")
+    with c2:
+        metric = url.radio("Reward measured over", "smetric", ["all", "last"], "all", horizontal=True,
+                           format_func={"all": "all steps (as in the book)", "last": "the last 10 % of steps"}.get)
+    if not families and not thompson:
+        st.info("Tick at least one strategy to study.", icon="☝️")
+        return
+    sub = TestbedChoice(choice.testbed, choice.n_steps, runs, choice.seed)
+    jobs = [(f"{f.title}, {f.symbol} = {v:g}", f.strategy, tuple(sorted(f.params(v).items())), sub)
+            for f in families for v in f.values]
+    if thompson:
+        jobs.append(("Thompson sampling", "thompson", (), sub))
+    results = _run_all(jobs)
+
+    def score(res: TestbedResult) -> tuple[float, float]:
+        if metric == "all":
+            return res.mean_reward, res.mean_reward_se
+        return res.final_reward(), res.final_reward_se
+
+    curves, i = [], 0
+    for f in families:
+        scores = [score(r) for r in results[i:i + len(f.values)]]
+        i += len(f.values)
+        curves.append(StudyCurve(f.title, f.symbol, f.exponents, np.array([s[0] for s in scores]),
+                                 np.array([s[1] for s in scores])))
+    reference = {"Thompson sampling": score(results[-1])} if thompson else None
+    y_title = ("average reward over all steps (points)" if metric == "all"
+               else "average reward, last 10 % of steps (points)")
+    st.plotly_chart(study_figure(curves, reference=reference, y_title=y_title), key="bandits:study")
+    if curves:
+        best = max(curves, key=lambda c: c.rewards.max())
+        j = int(best.rewards.argmax())
+        st.caption(f"Best point: {best.title} with {best.symbol} = {2.0 ** best.exponents[j]:g} "
+                   f"({best.rewards[j]:.3f} points per step). Error bars: ±1.96 standard errors over "
+                   f"{runs:,} runs. Every point plays the same {runs:,} bandit problems (same seed), so "
+                   f"differences between points are more reliable than the bars suggest. Testbed: "
+                   f"{choice.testbed.n_arms} arms, {choice.n_steps:,} steps.")
+
+
+# -- view 3: one run, animated ----------------------------------------------------------
+
+
+def _render_run(snap) -> None:
+    m = st.columns(5)
+    m[0].metric("Pulls", f"{snap.step:,}")
+    m[1].metric("Average reward", f"{snap.metrics['average reward']:.3f}" if snap.step else "–")
+    m[2].metric("Best arm picked", f"{snap.metrics['optimal (%)']:.1f} %" if snap.step else "–")
+    m[3].metric("Regret so far", f"{snap.metrics['regret']:.1f}" if snap.step else "–")
+    if snap.last_action is None:
+        m[4].metric("Last pull", "–")
+    else:
+        m[4].metric("Last pull", f"arm {snap.last_action + 1}", f"{snap.last_reward:+.2f} points", delta_color="off")
+    notes = []
+    if snap.epsilon is not None:
+        notes.append(f"ε for the next pull: {snap.epsilon:.3g}")
+    if snap.phase:
+        notes.append(f"phase: {snap.phase}")
+    if snap.strategy == "thompson":
+        notes.append("chance of each arm next: estimated from 4,000 draws of the posterior")
+    if notes:
+        st.caption(" · ".join(notes))
+    left, right = st.columns([3, 2])
+    left.plotly_chart(arm_figure(snap), key=f"bandits:arms:{snap.step}")
+    right.plotly_chart(run_history_figure(snap), key=f"bandits:history:{snap.step}")
+
+
+def single_run_view(url: UrlState, lineup: list[Contender], choice: TestbedChoice) -> None:
+    st.markdown("One bandit problem, pull by pull: the diamonds are the true values (hidden from the learner), "
+                "the bars its current beliefs, then how often it pulled each arm and how likely each arm "
+                "is to be pulled next. Press **Start**, or **Step** through a few pulls.")
+    slots = [c.slot for c in lineup]
+    names = {c.slot: f"{c.slot}: {c.label}" for c in lineup}
+    slot = url.selectbox("Strategy to watch", "watch", slots, slots[0], format_func=names.get)
+    chosen = next(c for c in lineup if c.slot == slot)
+    config = BanditRunConfig(chosen.strategy, chosen.params, choice.testbed, choice.n_steps, choice.seed)
+    live_training_panel("bandits:live", build=lambda: BanditRun(config), signature=config, render=_render_run,
+                        max_steps_per_update=200, default_steps_per_update=5, step_unit="pulls")
+
+
+# -- how each strategy decides ------------------------------------------------------------
+
+
+def strategy_explainer() -> None:
+    with st.expander("📐 How each strategy picks an arm (formulas)"):
+        formula(r"Q_{n+1} = Q_n + \frac{1}{n}\,(R_n - Q_n) \quad\text{or}\quad Q_{n+1} = Q_n + \alpha\,(R_n - Q_n)",
+                "The estimate of an arm after its n-th reward: the sample average (every reward counts the "
+                "same) or a constant step size α (recent rewards count more, which tracks a changing arm). "
+                "Estimates start at Q₁: 0, or a large 'optimistic' value that drives early exploration.",
+                title="Learning the value of an arm")
+        formula(r"A_t = \begin{cases}\text{a random arm} & \text{with probability } \varepsilon_t\\"
+                r"\arg\max_a Q_t(a) & \text{otherwise}\end{cases}\qquad \varepsilon_t = "
+                r"\frac{\varepsilon}{1 + \text{decay}\,(t-1)}",
+                "ε-greedy exploits the best-looking arm and explores a random one a fraction ε of the time "
+                "(decay > 0 lowers ε over time). ε = 0 is the greedy learner. ε-first instead explores "
+                "uniformly for the first ε·T steps only, then always exploits; with softmax exploration those "
+                "first steps follow the softmax below.", title="ε-greedy, ε-first")
+        formula(r"\Pr\{A_t = a\} = \frac{e^{Q_t(a)/\tau}}{\sum_{b} e^{Q_t(b)/\tau}}",
+                "Softmax (Boltzmann) exploration: better-looking arms are pulled more often; the temperature "
+                "τ sets how strongly (τ → 0: greedy, τ → ∞: uniform).", title="Softmax")
+        formula(r"A_t = \arg\max_a \left[ Q_t(a) + c \sqrt{\frac{\ln t}{N_t(a)}} \right]",
+                "Upper confidence bound: an arm pulled few times (small N) gets a bonus for its uncertainty. "
+                "Arms never pulled count as maximising, so every arm is tried once first.",
+                title="UCB")
+        formula(r"\tilde q(a) \sim \mathcal N\!\left(m_a, s_a^2\right),\quad "
+                r"\frac{1}{s_a^2} = \frac{1}{\sigma_0^2} + \frac{N(a)}{\sigma_r^2},\quad "
+                r"m_a = s_a^2\left(\frac{\mu_0}{\sigma_0^2} + \frac{N(a)\,\bar R_a}{\sigma_r^2}\right),\quad "
+                r"A_t = \arg\max_a \tilde q(a)",
+                "Thompson sampling keeps a normal belief about each arm (prior N(μ₀, σ₀²) = the testbed's "
+                "N(μ, σ²), reward noise σᵣ known), draws one plausible value per arm and pulls the largest: "
+                "each arm is pulled with the probability that it is the best.", title="Thompson sampling")
+        formula(r"H_{t+1}(a) = H_t(a) + \alpha\,(R_t - \bar R_t)\,(\mathbb 1_{a = A_t} - \pi_t(a)),\quad "
+                r"\pi_t(a) = \frac{e^{H_t(a)}}{\sum_b e^{H_t(b)}}",
+                "The gradient bandit learns preferences H rather than values. A reward above the baseline "
+                "R̄ (the average reward so far) makes the chosen arm more likely, one below makes it less "
+                "likely.", title="Gradient bandit")

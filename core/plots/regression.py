@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from core.plots.common import PALETTE, series_figure, styled
+from core.plots.common import PALETTE, figure, series_figure
 from core.regression import RegressionSnapshot
 
 
 def fit_figure(snap: RegressionSnapshot) -> go.Figure:
     """The noisy points, the true curve and the network's current fit."""
-    fig = go.Figure()
-    fig.add_trace(go.Scatter(x=snap.x, y=snap.y, mode="markers", name="training points",
-                             marker={"color": PALETTE[7], "size": 6}))
-    fig.add_trace(go.Scatter(x=snap.grid, y=snap.truth, mode="lines", name="true curve",
-                             line={"color": PALETTE[2], "dash": "dot", "width": 2}))
-    fig.add_trace(go.Scatter(x=snap.grid, y=snap.fit, mode="lines", name="network",
-                             line={"color": PALETTE[0], "width": 3}))
-    return styled(fig, f"The network's fit after {snap.step:,} steps", "input x (unitless)", "output y (unitless)")
+    traces = [
+        go.Scatter(x=snap.x, y=snap.y, mode="markers", name="training points", marker={"color": PALETTE[7], "size": 6}),
+        go.Scatter(x=snap.grid, y=snap.truth, mode="lines", name="true curve",
+                   line={"color": PALETTE[2], "dash": "dot", "width": 2}),
+        go.Scatter(x=snap.grid, y=snap.fit, mode="lines", name="network", line={"color": PALETTE[0], "width": 3}),
+    ]
+    return figure(traces, f"The network's fit after {snap.step:,} steps", "input x (unitless)", "output y (unitless)")
 
 
 def loss_figure(snap: RegressionSnapshot) -> go.Figure:

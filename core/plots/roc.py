@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from core.plots.common import PALETTE
+from core.plots.common import PALETTE, base_layout, merge_layout
 
 NEG_COLOUR, POS_COLOUR = PALETTE[0], PALETTE[1]
 POINT_COLOUR, COST_COLOUR = PALETTE[4], PALETTE[2]
@@ -17,39 +17,25 @@ POINT_COLOUR, COST_COLOUR = PALETTE[4], PALETTE[2]
 def figure(traces: Sequence, title: str, x_title: str, y_title: str, *, height: int = 360,
            legend: bool = True, legend_below: bool = True, x_range: Sequence[float] | None = None,
            y_range: Sequence[float] | None = None, lines: Sequence[tuple[dict, list]] = (), **layout) -> go.Figure:
-    """A figure with the look of ``core.plots.common.styled`` (left title,
-    axis titles with units, compact margins, ``uirevision``), built in ONE
-    validated constructor call.
-
-    Plotly validates every ``update_layout`` / ``add_trace`` call separately:
-    building a ROC figure step by step and then styling it took about 18 ms,
-    one constructor call about 2 ms (measured here). This page redraws six
-    figures on every threshold move, so that difference is its time budget.
+    """``core.plots.common.figure`` with this page's extras, in one constructor
+    call (this page redraws six figures on every threshold move).
     ``legend_below`` puts the legend under the x-axis title, where it never
     covers the title or the curves; ``lines`` are vertical lines from ``vline``.
     """
     rows = 0
     if legend and legend_below:
         rows = 40 + 18 * ((len([t for t in traces if getattr(t, "showlegend", None) is not False]) + 1) // 2)
-    spec = {
-        "title": {"text": title, "x": 0.0, "xanchor": "left"},
-        "xaxis": {"title": {"text": x_title}, **({"range": list(x_range)} if x_range is not None else {})},
-        "yaxis": {"title": {"text": y_title}, **({"range": list(y_range)} if y_range is not None else {})},
-        "height": height + rows,
-        "margin": {"l": 60, "r": 20, "t": 50 if legend_below else 60, "b": 50 + rows},
-        "showlegend": legend,
-        "legend": ({"orientation": "h", "yanchor": "top", "y": -0.12 - 40 / height, "xanchor": "left", "x": 0.0}
-                   if legend_below else
-                   {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0}),
-        "uirevision": "keep",
-        "shapes": [s for s, _ in lines],
-        "annotations": [a for _, notes in lines for a in notes],
-    }
-    for key, value in layout.items():
-        if isinstance(value, dict) and isinstance(spec.get(key), dict):
-            spec[key] = {**spec[key], **value}
-        else:
-            spec[key] = value
+    spec = base_layout(title, x_title, y_title, height=height + rows, legend=legend)
+    if x_range is not None:
+        spec["xaxis"]["range"] = list(x_range)
+    if y_range is not None:
+        spec["yaxis"]["range"] = list(y_range)
+    if legend_below:
+        spec["margin"].update(t=50, b=50 + rows)
+        spec["legend"] = {"orientation": "h", "yanchor": "top", "y": -0.12 - 40 / height, "xanchor": "left", "x": 0.0}
+    spec["shapes"] = [s for s, _ in lines]
+    spec["annotations"] = [a for _, notes in lines for a in notes]
+    merge_layout(spec, layout)
     return go.Figure(data=list(traces), layout=spec)
 
 

@@ -52,14 +52,23 @@ def _home_rerun_ms() -> float:
     return 1000 * median_of(rerun, repeats=9)
 
 
-def _trainer_steps_per_second() -> float:
+def _trainer_steps_per_second(threads: int) -> float:
+    """The home demo's trainer at a given torch thread count (set here only:
+    this benchmark process is not the app)."""
+    import torch
+
     from core.regression import RegressionConfig, RegressionTrainer
 
-    trainer = RegressionTrainer(RegressionConfig(max_steps=10_000))
-    trainer.train(50)
-    start = time.perf_counter()
-    trainer.train(2000)
-    return 2000 / (time.perf_counter() - start)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        trainer = RegressionTrainer(RegressionConfig(max_steps=10_000))
+        trainer.train(50)
+        start = time.perf_counter()
+        trainer.train(2000)
+        return 2000 / (time.perf_counter() - start)
+    finally:
+        torch.set_num_threads(before)
 
 
 def _browser():
@@ -132,7 +141,9 @@ def run() -> dict:
     return {
         "full_gc_ms_with_app_modules": round(_gc_cost_ms(), 1),
         "home_rerun_ms_apptest_no_gc": round(_home_rerun_ms(), 1),
-        "demo_trainer_steps_per_second": round(_trainer_steps_per_second()),
+        "demo_trainer_steps_per_second_1_thread": round(one := _trainer_steps_per_second(1)),
+        "demo_trainer_steps_per_second_2_threads": round(two := _trainer_steps_per_second(2)),
+        "demo_trainer_speed_ratio_2_vs_1_threads": round(two / one, 2),
         "concurrent_sessions": SESSIONS,
         "concurrent_training_seconds": TRAIN_SECONDS,
         "postScriptGC_true": gc_on,

@@ -52,10 +52,14 @@ def pick() -> torch.device:
 
 
 def default_thread_count() -> int:
-    """Threads for torch's CPU kernels: ``ML_EXPLORABLES_THREADS`` or every core.
+    """Threads for torch's CPU kernels: ``ML_EXPLORABLES_THREADS``, else 1.
 
-    The models here are tiny; on a shared classroom server one thread per
-    process can be the better choice, which the environment variable allows.
+    The models here are tiny, and one server process trains every learner's
+    model in threads of its own. Measured on 2 cores with other work running,
+    the home demo trained at about 1,800 steps/s with one torch thread and
+    about 110 with two (``benchmarks/bench_shell.py``): torch's worker threads
+    spin while competing with the server's. One thread is the safe default;
+    a machine that serves one learner can raise it.
     """
     raw = os.environ.get(THREADS_ENV, "").strip()
     if raw:
@@ -66,7 +70,7 @@ def default_thread_count() -> int:
         if n < 1:
             raise ValueError(f"{THREADS_ENV} must be at least 1, got {n}")
         return n
-    return max(1, os.cpu_count() or 1)
+    return 1
 
 
 def configure_threads(n: int | None = None) -> int:

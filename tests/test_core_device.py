@@ -67,6 +67,11 @@ def test_threads_set_once(monkeypatch):
     assert calls == [3]
 
 
+def test_one_thread_unless_told_otherwise(monkeypatch):
+    monkeypatch.delenv(device.THREADS_ENV, raising=False)
+    assert device.default_thread_count() == 1
+
+
 def test_thread_count_from_environment(monkeypatch):
     monkeypatch.setenv(device.THREADS_ENV, "1")
     assert device.default_thread_count() == 1

@@ -4,7 +4,7 @@ and the home page survives widget fuzzing."""
 
 import pytest
 
-from tests.conftest import open_app, open_page
+from tests.conftest import open_page
 from tests.fuzz import fuzz_widgets, problems
 from ui.registry import TOPICS, all_pages
 from ui.sidebar import SHARE_NOTE

@@ -5,7 +5,6 @@ its file), so navigation and cards only list pages that exist."""
 import ast
 import subprocess
 import sys
-from pathlib import Path
 
 from ui.registry import ROOT, SECTIONS, all_pages
 

@@ -126,3 +126,14 @@ def test_callbacks_survive_a_click_delivered_twice(monkeypatch):
     assert fresh is not trainer and fresh.step == 0
     live._reset("k", lambda: RegressionTrainer(config), id(trainer))
     assert state["k"].trainer is fresh
+
+
+def test_status_line_speaks_the_step_unit():
+    import ui.live as live
+    from core.regression import RegressionConfig, RegressionTrainer
+
+    trainer = RegressionTrainer(RegressionConfig(max_steps=30))
+    run = live.LiveRun(trainer, None, trainer.snapshot(), running=True, steps_per_second=4.25)
+    assert live._status_line(run, "epochs") == "Epoch 0 of 30 · training · about 4.2 epochs/s"
+    run.steps_per_second = 1834.4
+    assert live._status_line(run, "generator steps") == "Generator step 0 of 30 · training · about 1,834 generator steps/s"

@@ -15,7 +15,9 @@ def _script():
     lr = url.select_slider("Learning rate", "lr", [0.001, 0.01, 0.1], 0.01)
     smooth = url.checkbox("Smooth", "smooth", False)
     k = url.number_input("Arms", "k", 2, 50, 10)
+    name = url.text_input("Name", "name", "P", max_chars=5)
     st.write(f"values={sep!r},{n!r},{model!r},{lr!r},{smooth!r},{k!r}")
+    st.write(f"name={name!r}")
 
 
 def _run(params=None):
@@ -94,3 +96,17 @@ def test_value_survives_the_widget_leaving_the_page():
     assert not at.slider
     at.checkbox(key="show").set_value(True).run()
     assert at.slider(key="demo:sep").value == 3.2
+
+
+def test_numbers_written_differently_still_match_options():
+    at = _run({"lr": "1e-1", "sep": "2.50"})
+    assert _values(at).startswith("values=2.5,200,'logistic',0.1,")
+    assert not at.warning
+
+
+def test_text_from_the_link_and_its_length_limit():
+    at = _run({"name": "Q2"})
+    assert any(m.value == "name='Q2'" for m in at.markdown)
+    at = _run({"name": "far too long"})
+    assert any(m.value == "name='P'" for m in at.markdown)
+    assert "longer than 5 characters" in at.warning[0].value

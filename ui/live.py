@@ -70,18 +70,21 @@ def _reset(key: str, build: Callable[[], Trainer], trainer_id: int) -> None:
     st.session_state[key] = LiveRun(trainer, run.signature, trainer.snapshot())
 
 
-def _status_line(run: LiveRun) -> str:
+def _status_line(run: LiveRun, step_unit: str = "steps") -> str:
     trainer = run.trainer
+    one = step_unit[:-1] if step_unit.endswith("s") else step_unit
+    text = f"{one[:1].upper()}{one[1:]} {trainer.step:,}"
     if trainer.max_steps:
-        text = f"Step {trainer.step:,} of {trainer.max_steps:,}"
-    else:
-        text = f"Step {trainer.step:,}"
+        text += f" of {trainer.max_steps:,}"
     if run.snapshot.error:
         return text + " · stopped: training diverged"
     if trainer.done:
         return text + " · finished"
     state = "training" if run.running else ("paused" if trainer.step else "ready: press Start")
-    rate = f" · about {run.steps_per_second:,.0f} steps/s" if run.running and run.steps_per_second else ""
+    rate = ""
+    if run.running and run.steps_per_second:
+        speed = run.steps_per_second
+        rate = f" · about {speed:,.0f} {step_unit}/s" if speed >= 10 else f" · about {speed:.1f} {step_unit}/s"
     return f"{text} · {state}{rate}"
 
 
@@ -145,7 +148,7 @@ def live_training_panel(
                 st.rerun(scope="app")  # redraw the buttons; stops the ticks
         trainer = live.trainer
         progress = trainer.step / trainer.max_steps if trainer.max_steps else 0.0
-        st.progress(min(1.0, progress), text=_status_line(live))
+        st.progress(min(1.0, progress), text=_status_line(live, step_unit))
         if live.snapshot.error:
             st.error(live.snapshot.error, icon="🛑")
         render(live.snapshot)

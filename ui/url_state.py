@@ -58,9 +58,21 @@ def _parse_number(raw: str, kind: type, lo: float | None, hi: float | None) -> A
     return value
 
 
+def _same_number(raw: str, option: Any) -> bool:
+    if isinstance(option, bool) or not isinstance(option, (int, float)):
+        return False
+    try:
+        return float(raw) == option
+    except ValueError:
+        return False
+
+
 def _parse_option(raw: str, options: Sequence[T]) -> T:
     for option in options:
         if _encode(option) == raw:
+            return option
+    for option in options:  # "8.0" for 8, "1e-3" for 0.001
+        if _same_number(raw, option):
             return option
     shown = ", ".join(_encode(o) for o in options[:8]) + (", ..." if len(options) > 8 else "")
     raise InvalidValue(f"it must be one of: {shown}")
@@ -147,6 +159,16 @@ class UrlState:
         options = list(options)
         return self._bind(label, param, value, lambda raw: _parse_option(raw, options),
                           st.radio, options=options, **kwargs)
+
+    def text_input(self, label: str, param: str, value: str, *, max_chars: int = 200, **kwargs: Any) -> str:
+        """A text box; links longer than ``max_chars`` fall back to the default."""
+
+        def parse(raw: str) -> str:
+            if len(raw) > max_chars:
+                raise InvalidValue(f"it is longer than {max_chars} characters")
+            return raw
+
+        return self._bind(label, param, value, parse, st.text_input, max_chars=max_chars, **kwargs)
 
     def checkbox(self, label: str, param: str, value: bool = False, **kwargs: Any) -> bool:
         return self._bind(label, param, value, _parse_bool, st.checkbox, **kwargs)

@@ -64,7 +64,7 @@ def test_parameter_study(page, server_url, console_errors, screenshot_dir):
 
 def _pulls(page) -> int:
     texts = page.get_by_test_id("stProgress").all_inner_texts()
-    match = re.search(r"Step ([\d,]+) of", " ".join(texts))
+    match = re.search(r"([\d,]+) of [\d,]+", " ".join(texts))
     return int(match.group(1).replace(",", "")) if match else -1
 
 
@@ -75,7 +75,7 @@ def _pause(page) -> None:
 
 def test_single_run_animates_and_pauses(page, server_url, console_errors, screenshot_dir):
     open_app(page, server_url, "bandits?view=single&preset=fig24")
-    expect(page.get_by_test_id("stProgress")).to_contain_text("Step 0 of 1,000")
+    expect(page.get_by_test_id("stProgress")).to_contain_text("Pull 0 of 1,000")
     page.get_by_role("button", name=re.compile(r"^▶ Start$")).click()
     expect(page.get_by_role("button", name=re.compile(r"Pause$"))).to_be_visible()
     deadline = time.monotonic() + 60

@@ -42,6 +42,10 @@ class PageInfo:
 HOME = PageInfo("pages/home.py", "Home", "🧭", "home", None)
 
 TOPICS: tuple[PageInfo, ...] = (
+    PageInfo("pages/entropy.py", "Entropy & KL divergence", "🎲", "entropy", "Information & metrics",
+             hook="Surprise, cross-entropy and KL: touch two distributions, then train with label smoothing "
+                  "or distillation.",
+             picture="entropy.svg"),
     PageInfo("pages/roc.py", "ROC & precision-recall", "📈", "roc", "Information & metrics",
              hook="Slide a threshold and watch TPR, FPR and precision trade off, on your own scores too.",
              picture="roc.svg"),

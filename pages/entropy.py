@@ -1,0 +1,32 @@
+"""Entropy, cross-entropy and KL divergence, then a live loss lab.
+
+Part A (instant): two distributions to edit, every information quantity, the
+binary entropy curve, and forward vs reverse KL fits of one Gaussian to two
+peaks. Part B (live): a small MLP on the 8x8 digits trained with
+cross-entropy, label smoothing, the confidence penalty or distillation.
+"""
+
+import streamlit as st
+
+from ui.entropy_lab_views import loss_lab_section
+from ui.entropy_views import distributions_section, kl_fit_section, unit_picker
+from ui.shell import run_inside_app
+
+run_inside_app()
+st.title("🎲 Entropy, cross-entropy & KL divergence")
+st.markdown(
+    "How surprising is an outcome? How many bits does a message cost when your code was built for the "
+    "wrong distribution? And why do classifiers minimise exactly that cost? Edit two distributions, "
+    "watch one Gaussian chase two peaks, then train a network with four different losses."
+)
+unit = unit_picker()
+
+part_a, part_fit, part_b = st.tabs(
+    ["🎲 A · Entropy, cross-entropy, KL", "⛰️ A · Forward vs reverse KL", "🧪 B · Loss lab (live training)"]
+)
+with part_a:
+    distributions_section(unit)
+with part_fit:
+    kl_fit_section(unit)
+with part_b:
+    loss_lab_section(unit)

@@ -1,0 +1,299 @@
+"""Streamlit rendering for the entropy page, Part A: two distributions you can
+touch, the binary entropy curve, and the forward / reverse KL fit.
+
+Page-private: ``pages/entropy.py`` calls ``distributions_section`` and
+``kl_fit_section``. Numbers come from ``core.info`` / ``core.info_fit``,
+figures from ``core.plots.info``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.info import MAX_OUTCOMES, Comparison, compare, parse_pair, sharpen
+from core.info_fit import MAX_GAP, KLFitConfig, KLFitTrainer, moment_match
+from core.plots.info import (
+    binary_entropy_figure,
+    clean,
+    contributions_figure,
+    decomposition_figure,
+    distributions_figure,
+    kl_fit_figure,
+    kl_fit_loss_figure,
+    surprise_figure,
+)
+from ui.formula import formula
+from ui.live import live_training_panel
+from ui.url_state import UrlState
+
+TOPIC = "entropy"
+LETTERS = tuple("ABCDEFGHIJ")
+UNITS = ("bits", "nats")
+
+
+@dataclass(frozen=True)
+class Preset:
+    title: str
+    p: str
+    q: str
+    labels: tuple[str, ...] | None = None
+    note: str = ""
+
+
+PRESETS: dict[str, Preset] = {
+    "bins": Preset(
+        "Two bins of balls: P = 2 red, 3 green, 4 blue; Q = 4, 4, 1", "2, 3, 4", "4, 4, 1",
+        ("red", "green", "blue"),
+        "You draw a ball from bin P. Its entropy, H(P) = 1.53 bits, is the average information one draw "
+        "gives you. H(P, Q) is what you pay on average if you encode P's draws with a code built for bin Q.",
+    ),
+    "guess1": Preset(
+        "Classifier: true class B, prediction (0.15, 0.60, 0.25)", "0, 1, 0", "0.15, 0.60, 0.25",
+        ("A", "B", "C"),
+        "P is the label (all mass on B), Q the classifier's prediction. The cross-entropy loss is "
+        "-log₂ 0.60 = 0.737 bits (the seed's notes round it down to 0.736).",
+    ),
+    "guess2": Preset(
+        "Classifier: true class B, confident prediction (0.05, 0.90, 0.05)", "0, 1, 0", "0.05, 0.90, 0.05",
+        ("A", "B", "C"),
+        "The more confident, correct prediction costs only -log₂ 0.90 = 0.152 bits. Training a classifier "
+        "with cross-entropy pushes exactly this number down.",
+    ),
+    "uniform": Preset(
+        "Uniform P (4 outcomes) against a skewed Q", "1, 1, 1, 1", "4, 3, 2, 1", None,
+        "A uniform P has the largest entropy possible for 4 outcomes: log₂ 4 = 2 bits.",
+    ),
+    "onehot": Preset(
+        "One-hot P (certain outcome) against a uniform Q", "0, 0, 1, 0", "1, 1, 1, 1", None,
+        "A certain outcome carries no information: H(P) = 0, so all of H(P, Q) is KL divergence.",
+    ),
+    "zero": Preset(
+        "Q says an outcome P can produce is impossible", "1, 1, 1", "1, 1, 0", None,
+        "Q puts probability 0 on outcome C, which P produces a third of the time.",
+    ),
+}
+Q_TEMPERATURES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0, 8.0)
+
+
+def unit_picker() -> str:
+    """The bits / nats choice every section of the page uses."""
+    return UrlState(TOPIC).radio(
+        "Units", "unit", list(UNITS), "bits", horizontal=True,
+        format_func={"bits": "bits (log base 2)", "nats": "nats (natural log)"}.get,
+        help="1 nat = 1 / ln 2 ≈ 1.443 bits. Losses in machine learning are usually in nats.",
+    )
+
+
+def fmt(value: float, unit: str = "") -> str:
+    """A number for a metric: 3 decimals, "∞" for infinity, the unit after it if given."""
+    if math.isinf(value):
+        return "∞"
+    return f"{value + 0.0:.3f} {unit}".strip()
+
+
+def _apply_preset(url: UrlState) -> None:
+    preset = PRESETS[st.session_state[url.key("preset")]]
+    st.session_state[url.key("p")] = preset.p
+    st.session_state[url.key("q")] = preset.q
+    st.session_state[url.key("qt")] = 1.0
+
+
+def _outcome_labels(preset: Preset, n: int) -> list[str]:
+    if preset.labels and len(preset.labels) == n:
+        return list(preset.labels)
+    return list(LETTERS[:n])
+
+
+def _normalisation_note(name: str, weights: np.ndarray) -> str | None:
+    total = float(weights.sum())
+    if abs(total - 1.0) <= 1e-9:
+        return None
+    probs = ", ".join(f"{v:.3g}" for v in weights / total)
+    return f"{name} sums to {total:g}, so each entry is divided by {total:g}: {name} = ({probs})."
+
+
+def _infinity_notes(cmp: Comparison, labels: list[str]) -> list[str]:
+    notes = []
+    for idx, kl, src, other, src_probs in (
+        (cmp.missing_in_q, "KL(P‖Q) and H(P, Q)", "P", "Q", cmp.p),
+        (cmp.missing_in_p, "KL(Q‖P) and H(Q, P)", "Q", "P", cmp.q),
+    ):
+        if idx.size:
+            names = ", ".join(f"**{labels[i]}**" for i in idx)
+            share = ", ".join(f"{src_probs[i]:.0%}" for i in idx)
+            notes.append(
+                f"{kl} are **infinite**: {other} gives outcome {names} probability 0, yet {src} produces it "
+                f"({share} of the time). A code built for {other} has no code word for something it calls "
+                f"impossible: its length, −log 0, is infinite. Give {other} even a tiny probability there "
+                "and the number becomes finite (but large)."
+            )
+    return notes
+
+
+def outcome_table(cmp: Comparison, labels: list[str]) -> pd.DataFrame:
+    u = cmp.unit
+    return pd.DataFrame({
+        "outcome": labels,
+        "p": cmp.p,
+        "q": cmp.q,
+        f"-log p ({u})": cmp.surprise_p,
+        f"-log q ({u})": cmp.surprise_q,
+        f"-p log p ({u})": cmp.h_terms,
+        f"-p log q ({u})": cmp.ce_terms,
+        f"p log(p/q) ({u})": cmp.kl_pq_terms,
+    })
+
+
+@st.fragment
+def distributions_section(unit: str) -> None:
+    """Part A: P and Q, every quantity, the split of H(P, Q), the binary entropy curve.
+
+    A fragment: moving these controls reruns only this section.
+    """
+    url = UrlState(TOPIC)
+    left, right = st.columns([3, 2])
+    with left:
+        key = url.selectbox("Preset", "preset", list(PRESETS), "bins", format_func=lambda k: PRESETS[k].title,
+                            on_change=_apply_preset, args=(url,))
+        preset = PRESETS[key]
+        p_text = url.text_input("P, the true distribution: counts or probabilities, separated by commas",
+                                "p", preset.p, help="For example 2, 3, 4 (counts) or 0.2, 0.3, 0.5. 2 to 10 entries.")
+        q_text = url.text_input("Q, the model's distribution (same number of entries)", "q", preset.q)
+    with right:
+        qt = url.select_slider(
+            "Flatten or sharpen Q: temperature T", "qt", list(Q_TEMPERATURES), 1.0,
+            help="Replaces Q by Q^(1/T), renormalised. T > 1 flattens Q towards uniform, T < 1 makes it peakier; "
+                 "zeros stay zeros. The same softening as distillation's temperature in the loss lab.",
+        )
+        st.button("↺ Back to the preset's P and Q", key=f"{TOPIC}:restore", on_click=_apply_preset, args=(url,))
+        if (p_text.strip(), q_text.strip(), qt) != (preset.p, preset.q, 1.0):
+            st.caption("You changed the preset's P, Q or temperature: the numbers below are yours. "
+                       "↺ brings the preset back.")
+        elif preset.note:
+            st.caption(preset.note)
+
+    try:
+        p_w, q_w = parse_pair(p_text, q_text)
+    except ValueError as why:
+        st.warning(f"{why}. Fix the entry above to see the numbers (at most {MAX_OUTCOMES} outcomes).", icon="✋")
+        _binary_entropy_block(url, unit)
+        return
+    notes = [n for n in (_normalisation_note("P", p_w), _normalisation_note("Q", q_w)) if n]
+    q_used = sharpen(q_w, qt) if qt != 1.0 else q_w
+    if qt != 1.0:
+        notes.append(f"Q is flattened or sharpened at T = {qt:g}: Q = ({', '.join(f'{v:.3g}' for v in q_used)}).")
+    if notes:
+        st.info(" ".join(notes), icon="ℹ️")
+
+    cmp = compare(p_w, q_used, unit)
+    labels = _outcome_labels(preset, len(p_w))
+    cols = st.columns(6)
+    metrics = (
+        ("H(P)", cmp.h_p, "Entropy of P: the average surprise −log p of P's outcomes."),
+        ("H(Q)", cmp.h_q, "Entropy of Q."),
+        ("H(P, Q)", cmp.h_pq, "Cross-entropy: average code length for P's outcomes with a code built for Q."),
+        ("KL(P‖Q)", cmp.kl_pq, "The extra length: H(P, Q) − H(P). Zero only when Q = P."),
+        ("KL(Q‖P)", cmp.kl_qp, "The other direction: KL is not symmetric."),
+        ("JS(P, Q)", cmp.js, "Jensen-Shannon: mean KL of P and Q to their average. Symmetric, at most 1 bit."),
+    )
+    for col, (name, value, help_text) in zip(cols, metrics, strict=True):
+        col.metric(f"{name} in {unit}", fmt(value, ""), help=help_text)
+    for note in _infinity_notes(cmp, labels):
+        st.info(note, icon="♾️")
+
+    c1, c2 = st.columns(2)
+    c1.plotly_chart(distributions_figure(cmp, labels), key=f"{TOPIC}:fig:dist")
+    c2.plotly_chart(decomposition_figure(cmp), key=f"{TOPIC}:fig:split")
+    c3, c4 = st.columns(2)
+    c3.plotly_chart(contributions_figure(cmp, labels), key=f"{TOPIC}:fig:terms")
+    c4.plotly_chart(surprise_figure(cmp, labels), key=f"{TOPIC}:fig:surprise")
+    c3.caption("Each pair's gap, p log(p/q), is that outcome's share of KL(P‖Q): it can be negative for one "
+               "outcome, but the shares always add up to a KL of zero or more.")
+    c4.caption("Rare outcomes are surprising: an outcome with probability 1/8 carries log₂ 8 = 3 bits. "
+               "Entropy is the P-weighted average of the blue bars.")
+    table = outcome_table(cmp, labels)
+    with st.expander("Every number, outcome by outcome (table and download)"):
+        st.dataframe(table.style.format(precision=4), hide_index=True, width="stretch")
+        st.download_button("⬇️ Download the table (CSV)", table.to_csv(index=False), "entropy_outcomes.csv",
+                           "text/csv", key=f"{TOPIC}:csv")
+    with st.expander("The formulas", expanded=False):
+        formula(r"I(x) = -\log p(x) \qquad H(P) = \mathbb{E}_{x\sim P}[-\log p(x)] = -\sum_x p(x)\log p(x)",
+                "Information content (surprise) of one outcome, and entropy: its average under P. "
+                "Base 2 gives bits, base e gives nats; 0 log 0 counts as 0.")
+        formula(r"H(P,Q) = -\sum_x p(x)\log q(x) = H(P) + \mathrm{KL}(P\,\|\,Q)",
+                "Cross-entropy: outcomes come from P, the code (or the model) is Q. With a one-hot P (a label) "
+                "it is the classification loss −log q(label), and minimising it is maximum likelihood.")
+        formula(r"\mathrm{KL}(P\,\|\,Q) = \sum_x p(x)\log\frac{p(x)}{q(x)} \ge 0, \qquad "
+                r"\mathrm{JS}(P,Q) = \tfrac12\mathrm{KL}(P\,\|\,M) + \tfrac12\mathrm{KL}(Q\,\|\,M),\ M = \tfrac{P+Q}{2}",
+                "KL is the price of using Q in place of P; it is zero only when they are equal, and it is not "
+                "symmetric. Jensen-Shannon is a symmetric, always finite cousin.")
+    _binary_entropy_block(url, unit)
+
+
+def _binary_entropy_block(url: UrlState, unit: str) -> None:
+    st.subheader("The binary entropy curve")
+    left, right = st.columns([1, 2])
+    with left:
+        coin = url.slider("Probability of heads, p", "coin", 0.0, 1.0, 0.3, step=0.01)
+        st.markdown(
+            "A fair coin (p = 0.5) is the most uncertain two-outcome source: 1 bit (ln 2 = 0.693 nats) per toss. "
+            "A coin that always lands heads tells you nothing: 0 bits. The curve is symmetric, "
+            "because swapping heads and tails changes nothing about the uncertainty."
+        )
+    right.plotly_chart(binary_entropy_figure(coin, unit), key=f"{TOPIC}:fig:binary")
+
+
+def _fit_render(unit: str):
+    def render(snap) -> None:
+        (mf, sf), (mr, sr) = snap.forward_params, snap.reverse_params
+        c = st.columns(4)
+        c[0].metric("KL(p‖q) of the forward fit", fmt(snap.metrics["forward_kl"] * _scale(unit), unit))
+        c[1].metric("Forward fit: mean, sd", f"{clean(mf):.2f}, {sf:.2f}")
+        c[2].metric("KL(q‖p) of the reverse fit", fmt(snap.metrics["reverse_kl"] * _scale(unit), unit))
+        c[3].metric("Reverse fit: mean, sd", f"{clean(mr):.2f}, {sr:.2f}")
+        left, right = st.columns([3, 2])
+        left.plotly_chart(kl_fit_figure(snap), key=f"{TOPIC}:fig:fit")
+        right.plotly_chart(kl_fit_loss_figure(snap, unit), key=f"{TOPIC}:fig:fitloss")
+
+    return render
+
+
+def _scale(unit: str) -> float:
+    return 1 / math.log(2) if unit == "bits" else 1.0
+
+
+def kl_fit_section(unit: str) -> None:
+    """Part A, continued: fit one Gaussian to two peaks with each direction of KL."""
+    st.markdown(
+        "p has two peaks; q is a single Gaussian, so it cannot match p exactly. Which q is best depends on "
+        "the direction of the KL divergence. Both fits start at the same q and follow gradient descent (Adam) "
+        "on q's mean and log-width. **Forward KL(p‖q)** averages over p: wherever p has mass and q has almost "
+        "none, −log q explodes, so q stretches to **cover both peaks**. **Reverse KL(q‖p)** averages over q: "
+        "putting q's mass where p has none is what costs, so q **locks onto one peak**."
+    )
+    url = UrlState(TOPIC)
+    c1, c2 = st.columns(2)
+    with c1:
+        gap = url.slider("Gap between the two peaks", "gap", 0.0, MAX_GAP, 7.0, step=0.5,
+                         help="Each peak is a Gaussian with standard deviation 1; the gap is the distance between them.")
+    with c2:
+        start = url.slider("Where both fits start (mean of q at step 0)", "mu0", -3.0, 3.0, 1.0, step=0.5,
+                           help="The reverse fit settles on the peak nearer its start; starting exactly at 0 it "
+                                "stays balanced between them.")
+    mean, sd = moment_match(gap)
+    st.caption(
+        f"Check: the forward fit must end at p's own mean and standard deviation (moment matching): "
+        f"mean {mean:.2f}, sd {sd:.2f}. With well separated peaks the reverse fit ends on one peak, "
+        f"mean ±{gap / 2:.2f}, sd 1, where KL(q‖p) ≈ ln 2 = 0.693 nats = 1 bit (q misses half of p). "
+        "For close peaks (gap below about 6), a single wide q can be the best reverse fit too: try starts near 0 and 3."
+    )
+    config = KLFitConfig(gap=gap, start_mean=start, lr=0.1, max_steps=300)
+    live_training_panel(
+        f"{TOPIC}:klfit", build=lambda: KLFitTrainer(config), signature=config, render=_fit_render(unit),
+        max_steps_per_update=60, default_steps_per_update=8, step_unit="gradient steps",
+    )

@@ -1,0 +1,79 @@
+"""The GAN page in headless Chromium: train live, look at it while it trains, pause,
+and open a shared link with a preset."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.browser import assert_no_exception, full_screenshot, open_app, real_errors, wait_idle
+
+pytestmark = pytest.mark.e2e
+
+
+def _step_shown(page) -> int:
+    texts = page.get_by_test_id("stProgress").all_inner_texts()
+    match = re.search(r"Generator step ([\d,]+) of", " ".join(texts))
+    return int(match.group(1).replace(",", "")) if match else -1
+
+
+def _plane_title(page):
+    return page.get_by_test_id("stPlotlyChart").first.locator(".gtitle")
+
+
+def test_gan_trains_live_and_pauses(page, server_url, console_errors, screenshot_dir):
+    open_app(page, server_url, "gan")
+    expect(page.locator("h1").first).to_contain_text("GAN training live")
+    expect(page.get_by_test_id("stProgress")).to_contain_text("Generator step 0 of")
+    expect(page.get_by_test_id("stPlotlyChart")).to_have_count(7)
+    expect(_plane_title(page)).to_have_text("Real vs generated after 0 generator steps")
+    # more steps per redraw, so the run gets somewhere within the test
+    slider = page.get_by_role("slider", name="Generator steps per update")
+    slider.focus()
+    for _ in range(50):
+        slider.press("ArrowRight")
+    wait_idle(page)
+    page.get_by_role("button", name="Start").click()
+    expect(page.get_by_role("button", name="Pause")).to_be_visible()
+    deadline = time.monotonic() + 90
+    while _step_shown(page) < 1500 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert _step_shown(page) >= 1500, "the GAN did not train in the browser"
+    full_screenshot(page, screenshot_dir / "gan-training.png")  # taken while training runs
+    page.get_by_role("button", name="Pause").click()
+    expect(page.get_by_role("button", name="Resume")).to_be_visible()
+    wait_idle(page)
+    paused_at = _step_shown(page)
+    time.sleep(1.5)
+    assert _step_shown(page) == paused_at, "training went on after Pause"
+    expect(_plane_title(page)).to_have_text(f"Real vs generated after {paused_at:,} generator steps")
+    covered = page.get_by_test_id("stMetric").filter(has_text="Modes covered").inner_text()
+    assert re.search(r"\d of 8", covered), covered
+    full_screenshot(page, screenshot_dir / "gan-paused.png")
+    assert_no_exception(page)
+    assert not real_errors(console_errors), real_errors(console_errors)
+
+
+def test_a_shared_link_sets_a_failure_preset(page, server_url, console_errors, screenshot_dir):
+    open_app(page, server_url, "gan?preset=saturating&target=grid25")
+    expect(page.get_by_role("combobox", name="Loss")).to_have_value("Minimax (saturating)")
+    expect(page.get_by_role("combobox", name="Target distribution")).to_have_value("5 x 5 grid of Gaussians")
+    expect(page.get_by_test_id("stAlertContentInfo").first).to_contain_text("Saturating")
+    expect(page.get_by_test_id("stMetric").filter(has_text="Modes covered")).to_contain_text("of 25")
+    slider = page.get_by_role("slider", name="D steps per G step")
+    slider.focus()
+    slider.press("ArrowRight")
+    wait_idle(page)
+    expect(page).to_have_url(re.compile(r"dsteps=6"))
+    page.get_by_role("button", name="⏭ Step", exact=True).click()
+    deadline = time.monotonic() + 60
+    while _step_shown(page) <= 0 and time.monotonic() < deadline:
+        time.sleep(0.3)
+    assert _step_shown(page) == 50, "Step did not train one update's worth of steps"
+    wait_idle(page)
+    assert_no_exception(page)
+    full_screenshot(page, screenshot_dir / "gan-saturating-grid.png")
+    assert not real_errors(console_errors), real_errors(console_errors)

@@ -1,0 +1,353 @@
+"""Streamlit helpers private to the GAN page: the controls, the live views, the lessons.
+
+The page file stays thin: it calls ``controls()`` for a ``GANConfig``, hands
+``render`` to the live-training panel and shows ``explanations()``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, fields
+
+import numpy as np
+import streamlit as st
+
+from core.gan import (
+    ACTIVATIONS,
+    LOSSES,
+    NOISES,
+    OPTIMIZERS,
+    PRESETS,
+    SCHEDULES,
+    SMOOTHABLE,
+    GANConfig,
+    GANSnapshot,
+)
+from core.gan_targets import TARGET_LABELS, has_modes, perfect_divergences
+from core.plots.gan import (
+    coverage_figure,
+    divergence_figure,
+    gradient_figure,
+    loss_figure,
+    manifold_figure,
+    plane_figure,
+    shares_figure,
+)
+from ui.formula import formula
+from ui.url_state import UrlState
+
+url = UrlState("gan")
+
+
+LRS = [1e-5, 3e-5, 1e-4, 2e-4, 3e-4, 5e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]
+BETA1S = [0.0, 0.5, 0.9]
+BETA2S = [0.9, 0.99, 0.999]
+WIDTHS = [4, 8, 16, 32, 64, 128, 256]
+NOISE_DIMS = [1, 2, 4, 8, 16]
+BATCHES = [16, 32, 64, 128, 256, 512]
+INSTANCE_NOISE = [0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
+GP_WEIGHTS = [0.0, 0.1, 1.0, 10.0, 100.0]
+MAX_STEPS = [1000, 2000, 5000, 10_000, 20_000]
+
+# config field -> URL parameter (and widget key suffix)
+PARAMS = {
+    "target": "target", "loss": "loss", "g_lr": "glr", "d_lr": "dlr", "d_steps": "dsteps",
+    "g_optimizer": "gopt", "d_optimizer": "dopt", "beta1": "b1", "beta2": "b2",
+    "g_depth": "gdepth", "g_width": "gwidth", "d_depth": "ddepth", "d_width": "dwidth",
+    "activation": "act", "noise_dim": "nz", "noise": "noise", "batch_size": "batch",
+    "label_smoothing": "smooth", "instance_noise": "inoise", "spectral_norm": "sn",
+    "gp_weight": "gp", "lr_schedule": "sched", "max_steps": "steps", "seed": "seed",
+}
+DEFAULT = GANConfig()
+LABELS = {
+    "loss": "loss", "g_lr": "G learning rate", "d_lr": "D learning rate", "d_steps": "D steps",
+    "g_optimizer": "G optimiser", "d_optimizer": "D optimiser", "beta1": "β₁", "beta2": "β₂",
+    "g_depth": "G layers", "g_width": "G units", "d_depth": "D layers", "d_width": "D units",
+    "activation": "activation", "noise_dim": "noise dimension", "noise": "noise distribution",
+    "batch_size": "batch size", "label_smoothing": "label smoothing", "instance_noise": "instance noise",
+    "spectral_norm": "spectral normalisation", "gp_weight": "λ", "lr_schedule": "schedule",
+    "max_steps": "stop after",
+}
+
+
+def _preset_values(name: str) -> dict:
+    values = asdict(PRESETS[name].config())
+    return {field: values[field] for field in PARAMS if field not in ("target", "seed")}
+
+
+def _apply_preset() -> None:
+    """on_change of the preset box: set every control (but the target and the seed) to the preset's value."""
+    for field, value in _preset_values(st.session_state[url.key("preset")]).items():
+        st.session_state[url.key(PARAMS[field])] = value
+
+
+def _preset_from_link() -> None:
+    """A link naming a preset sets the controls the link does not set itself (first run only)."""
+    name = st.query_params.get("preset")
+    if url.key("preset") in st.session_state or name not in PRESETS:
+        return
+    for field, value in _preset_values(name).items():
+        param = PARAMS[field]
+        if param not in st.query_params and url.key(param) not in st.session_state:
+            st.session_state[url.key(param)] = value
+
+
+def controls() -> GANConfig:
+    """Every control of the page, bound to the URL; returns the run's config."""
+    _preset_from_link()
+    c_preset, c_target, c_loss = st.columns([2, 1, 1])
+    with c_preset:
+        preset = url.selectbox("Preset", "preset", list(PRESETS), "default",
+                               format_func=lambda k: PRESETS[k].label, on_change=_apply_preset,
+                               help="A preset sets every control below except the target and the seed.")
+    with c_target:
+        target = url.selectbox("Target distribution", "target", list(TARGET_LABELS), DEFAULT.target,
+                               format_func=TARGET_LABELS.get)
+    with c_loss:
+        loss = url.selectbox("Loss", "loss", list(LOSSES), DEFAULT.loss, format_func=LOSSES.get)
+    st.info(f"**{PRESETS[preset].label}.** {PRESETS[preset].lesson}", icon="👀")
+
+    c1, c2, c3, c4 = st.columns(4)
+    with c1:
+        g_lr = url.select_slider("Generator learning rate", "glr", LRS, DEFAULT.g_lr)
+    with c2:
+        d_lr = url.select_slider("Discriminator learning rate", "dlr", LRS, DEFAULT.d_lr,
+                                 help="A larger D rate than G rate is the two time-scale update rule (TTUR).")
+    with c3:
+        d_steps = url.slider("D steps per G step", "dsteps", 1, 10, DEFAULT.d_steps,
+                             help="How many times D is updated before each generator update.")
+    with c4:
+        seed = url.number_input("Seed", "seed", 0, 9999, DEFAULT.seed, step=1,
+                                help="The same seed and settings give exactly the same run.")
+
+    with st.expander("Networks, noise, batch and stabilising tricks", expanded=False):
+        n1, n2, n3, n4 = st.columns(4)
+        with n1:
+            st.markdown("**Generator**")
+            g_opt = url.selectbox("G optimiser", "gopt", list(OPTIMIZERS), DEFAULT.g_optimizer,
+                                  format_func=OPTIMIZERS.get)
+            g_depth = url.slider("G hidden layers", "gdepth", 1, 4, DEFAULT.g_depth)
+            g_width = url.select_slider("G units per layer", "gwidth", WIDTHS, DEFAULT.g_width)
+        with n2:
+            st.markdown("**Discriminator**")
+            d_opt = url.selectbox("D optimiser", "dopt", list(OPTIMIZERS), DEFAULT.d_optimizer,
+                                  format_func=OPTIMIZERS.get)
+            d_depth = url.slider("D hidden layers", "ddepth", 1, 4, DEFAULT.d_depth)
+            d_width = url.select_slider("D units per layer", "dwidth", WIDTHS, DEFAULT.d_width)
+        with n3:
+            st.markdown("**Noise and data**")
+            noise_dim = url.select_slider("Noise dimension", "nz", NOISE_DIMS, DEFAULT.noise_dim)
+            noise = url.selectbox("Noise distribution", "noise", list(NOISES), DEFAULT.noise, format_func=NOISES.get)
+            batch = url.select_slider("Batch size", "batch", BATCHES, DEFAULT.batch_size)
+        with n4:
+            st.markdown("**Optimiser and activation**")
+            beta1 = url.select_slider("Adam β₁ (momentum)", "b1", BETA1S, DEFAULT.beta1,
+                                      help="Adam's first-moment decay (ignored by SGD and RMSprop).")
+            beta2 = url.select_slider("Adam β₂ / RMSprop decay", "b2", BETA2S, DEFAULT.beta2)
+            schedule = url.selectbox("Learning-rate schedule", "sched", list(SCHEDULES), DEFAULT.lr_schedule,
+                                     format_func=SCHEDULES.get,
+                                     help="Linear decay lowers both rates steadily to 0 at the last step.")
+            activation = url.selectbox("Activation", "act", list(ACTIVATIONS), DEFAULT.activation)
+        t1, t2, t3, t4, t5 = st.columns(5)
+        smoothable = loss in SMOOTHABLE
+        with t1:
+            smoothing = url.slider("One-sided label smoothing", "smooth", 0.0, 0.3, DEFAULT.label_smoothing,
+                                   step=0.05, disabled=not smoothable,
+                                   help="D's target for real points becomes 1 − this (classifier losses only).")
+        with t2:
+            inoise = url.select_slider("Instance noise (std)", "inoise", INSTANCE_NOISE, DEFAULT.instance_noise,
+                                       help="Gaussian noise added to every point D sees, real or generated.")
+        with t3:
+            gp = url.select_slider("Gradient penalty weight λ", "gp", GP_WEIGHTS, DEFAULT.gp_weight,
+                                   disabled=loss != "wgan-gp", help="WGAN-GP only.")
+        with t4:
+            sn = url.checkbox("Spectral normalisation on D", "sn", DEFAULT.spectral_norm)
+        with t5:
+            max_steps = url.select_slider("Stop after (G steps)", "steps", MAX_STEPS, DEFAULT.max_steps)
+        if not smoothable and smoothing:
+            st.caption("Label smoothing is off: the Wasserstein and hinge critics have no 'real' label to smooth.")
+
+    config = GANConfig(
+        target=target, loss=loss, g_optimizer=g_opt, d_optimizer=d_opt, g_lr=g_lr, d_lr=d_lr,
+        beta1=beta1, beta2=beta2, d_steps=d_steps, g_depth=g_depth, g_width=g_width, d_depth=d_depth,
+        d_width=d_width, activation=activation, noise_dim=noise_dim, noise=noise, batch_size=batch,
+        label_smoothing=smoothing if smoothable else 0.0, instance_noise=inoise, spectral_norm=sn,
+        gp_weight=gp, lr_schedule=schedule, max_steps=max_steps, seed=int(seed),
+    )
+    expected = PRESETS[preset].config(target=target, seed=config.seed)
+    changed = [f.name for f in fields(GANConfig)
+               if f.name not in ("target", "seed") and getattr(config, f.name) != getattr(expected, f.name)]
+    if changed:
+        st.caption(f"Changed from the preset: {', '.join(LABELS[name] for name in changed)}.")
+    return config
+
+
+def view_toggles() -> dict[str, bool]:
+    cols = st.columns(5)
+    labels = (("heatmap", "D heatmap", "vh"), ("real", "real samples", "vr"), ("fake", "generated samples", "vf"),
+              ("arrows", "G's gradient arrows", "va"), ("modes", "mode markers", "vm"))
+    return {name: cols[i].checkbox(label, True, key=f"gan:view:{param}") for i, (name, label, param) in enumerate(labels)}
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    if value is None or not np.isfinite(value):
+        return "—"
+    if abs(value) >= 1e4:  # short enough for a metric tile: -1.1e4, not -1.05e+04
+        mantissa, exponent = f"{value:.1e}".split("e")
+        return f"{mantissa}e{int(exponent)}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}g}"
+
+
+def make_render(views: dict[str, bool]):
+    """The ``render(snapshot)`` the live panel calls on every tick."""
+
+    def render(snap: GANSnapshot) -> None:
+        m = snap.metrics
+        cols = st.columns(6)
+        if snap.n_modes:
+            cols[0].metric("Modes covered", f"{int(m['coverage'])} of {snap.n_modes}",
+                           help="A mode counts when it receives at least 40 % of its fair share of 2,000 "
+                                "generated samples (5 % for 8 modes) within 3 standard deviations of its centre.")
+        else:
+            cols[0].metric("Modes covered", "—", help="This target is not a mixture of separate modes.")
+        cols[1].metric("JS divergence (bits)", _fmt(m["js_bits"]),
+                       help="Between the real and generated histograms: 0 = identical, 1 = no overlap at all.")
+        cols[2].metric("KL(real ‖ generated) (bits)", _fmt(m["kl_bits"]),
+                       help="Large when G misses places where the real data lives.")
+        cols[3].metric("D loss", _fmt(m.get("d_loss")))
+        cols[4].metric("G loss", _fmt(m.get("g_loss")))
+        cols[5].metric("Mean |∂L_G/∂x|", _fmt(m.get("grad_norm")),
+                       help="How strongly the generator's loss pulls its samples: near 0, G stops learning.")
+        left, right = st.columns(2)
+        left.plotly_chart(plane_figure(snap, **views), key="gan:chart:plane")
+        right.plotly_chart(manifold_figure(snap), key="gan:chart:manifold")
+        left, right = st.columns(2)
+        left.plotly_chart(loss_figure(snap), key="gan:chart:loss")
+        right.plotly_chart(divergence_figure(snap, perfect_divergences(snap.target)), key="gan:chart:div")
+        left, right = st.columns(2)
+        if snap.n_modes:
+            left.plotly_chart(coverage_figure(snap), key="gan:chart:coverage")
+            right.plotly_chart(shares_figure(snap), key="gan:chart:shares")
+        st.plotly_chart(gradient_figure(snap), key="gan:chart:grad")
+        st.download_button("⬇️ Download the samples shown (CSV)", _samples_csv(snap),
+                           file_name=f"gan-samples-step-{snap.step}.csv", mime="text/csv", key="gan:download")
+
+    return render
+
+
+def loss_formula(loss: str) -> None:
+    d_fx, g_fz = r"D(x)", r"D(G(z))"
+    table = {
+        "minimax": (rf"L_D = -\mathbb{{E}}_x[\log {d_fx}] - \mathbb{{E}}_z[\log(1 - {g_fz})]",
+                    rf"L_G = \mathbb{{E}}_z[\log(1 - {g_fz})]",
+                    ("G minimises exactly what D maximises. When D confidently rejects a generated point "
+                    "(D(G(z)) near 0), log(1 − D) is flat there, so G's gradient vanishes: the loss saturates.")),
+        "nonsaturating": (rf"L_D = -\mathbb{{E}}_x[\log {d_fx}] - \mathbb{{E}}_z[\log(1 - {g_fz})]",
+                          rf"L_G = -\mathbb{{E}}_z[\log {g_fz}]",
+                          ("Same D; G maximises log D(G(z)) instead. The gradient is largest exactly where D "
+                          "rejects G's points, so G learns even when D is winning.")),
+        "lsgan": (rf"L_D = \tfrac12\mathbb{{E}}_x[({d_fx} - 1)^2] + \tfrac12\mathbb{{E}}_z[{g_fz}^2]",
+                  rf"L_G = \tfrac12\mathbb{{E}}_z[({g_fz} - 1)^2]",
+                  ("Least squares: D regresses real points to 1 and generated ones to 0; points far on the "
+                  "wrong side are pulled back hard, so gradients do not vanish.")),
+        "wgan-gp": ((r"L_D = \mathbb{E}_z[f(G(z))] - \mathbb{E}_x[f(x)] + \lambda\,\mathbb{E}_{\hat x}"
+                    r"[(\lVert\nabla f(\hat x)\rVert - 1)^2]"),
+                    r"L_G = -\mathbb{E}_z[f(G(z))]",
+                    ("The critic f estimates the Wasserstein (earth mover's) distance; the penalty keeps "
+                    "its slope near 1 on points x̂ between real and generated samples.")),
+        "hinge": (r"L_D = \mathbb{E}_x[\max(0, 1 - f(x))] + \mathbb{E}_z[\max(0, 1 + f(G(z)))]",
+                  r"L_G = -\mathbb{E}_z[f(G(z))]",
+                  "D only cares about points inside the margin; G pushes its points towards higher critic values."),
+    }
+    l_d, l_g, text = table[loss]
+    formula(l_d + r"\qquad " + l_g, text, title=f"The {LOSSES[loss].lower()} loss")
+
+
+def coverage_note(target: str) -> None:
+    if not has_modes(target):
+        st.caption("This target is one connected shape, so there are no modes to count: watch the JS and KL "
+                   "divergences and the picture instead.")
+
+
+def _samples_csv(snap: GANSnapshot) -> str:
+    rows = [f"real,{x:.5f},{y:.5f}" for x, y in snap.real] + [f"generated,{x:.5f},{y:.5f}" for x, y in snap.fake]
+    return "kind,x1,x2\n" + "\n".join(rows) + "\n"
+
+
+def explanations(config: GANConfig) -> None:
+    st.divider()
+    st.subheader("What you are looking at")
+    st.markdown(
+        "- **Left, the plane.** Green dots are real samples, purple dots generated ones. The background is "
+        "D's opinion: green where D says *real*, purple where it says *generated* (for the Wasserstein and "
+        "hinge losses, the critic's score, higher = more real). Orange arrows start at generated points and "
+        "point where the next generator update pushes them: down the generator's loss, which is up D's hill "
+        "(lengths are relative; the legend gives the longest). Circles mark the modes of a mixture target, "
+        "red when missed. The circles are drawn large so you can find them: the zone that counts is only "
+        "3 standard deviations across, 0.06 plane units for the ring, so a cloud that merely hovers near a "
+        "mode does not cover it yet.\n"
+        "- **Right, the manifold.** A square grid of noise vectors z, pushed through G. Where the grid "
+        "stretches thin, G spreads few samples; where it bunches up, many. G is a continuous map, so to "
+        "hit eight separate modes it must stretch the grid into thin bridges between them. (With more than "
+        "two noise dimensions, the grid varies the first two and holds the others at 0.)\n"
+        "- **Below.** Both losses per generator step; the number of modes covered and the KL and JS "
+        "divergence between the real and generated histograms over time (the dotted lines are what a "
+        "perfect generator scores with the same 2,000 samples); and how hard D pulls G's samples."
+    )
+    loss_formula(config.loss)
+    formula(
+        r"\min_G \max_D \; V(D, G) = \mathbb{E}_{x \sim p_\text{data}}[\log D(x)]"
+        r" + \mathbb{E}_{z \sim p_z}[\log(1 - D(G(z)))]",
+        "The original minimax game (Goodfellow et al., 2014). For a fixed G the best D is "
+        "p_data / (p_data + p_G); against that D, G minimises 2 · JS(p_data, p_G) − log 4, so the game's "
+        "equilibrium is G reproducing the data. Training alternates gradient steps on D and on G.",
+        title="The game",
+    )
+    st.subheader("Why GANs are hard to train, and the tricks on this page")
+    tricks = {
+        "Saturating vs non-saturating loss": (
+            "Early on D wins easily, D(G(z)) ≈ 0, and log(1 − D(G(z))) is flat there: the minimax generator "
+            "gets almost no gradient. Flipping G's objective to maximise log D(G(z)) has the same fixed point "
+            "but strong gradients exactly when G is losing. Compare the two presets and the arrow lengths."),
+        "Mode collapse": (
+            "G finds one point D currently likes and sends every sample there. D then learns to reject that "
+            "spot, G jumps to another mode, and so on: the generated cloud hops around the ring instead of "
+            "covering it. The losses can look perfectly calm while it happens; the coverage chart cannot."),
+        "Balancing D and G (D steps, TTUR)": (
+            "A D that is far ahead gives saturated or useless gradients; a D that lags cannot tell G where the "
+            "data is. More D steps per G step, or a larger D learning rate than G's (the two time-scale update "
+            "rule, TTUR), keep D close to its best response so that G follows a meaningful signal."),
+        "Learning rate and mode collapse": (
+            "Too large a rate makes both players overshoot and orbit the equilibrium instead of settling; too "
+            "small a rate and nothing happens within the run. Adam's β₁ (momentum) matters too: GANs "
+            "traditionally lower it to 0.5 or 0."),
+        "Instance noise": (
+            "Adding the same Gaussian noise to real and generated points makes the two distributions overlap, "
+            "so D's surface is smooth and gives G useful gradients even far from the data. Too much noise "
+            "blurs the target and the modes come out fat."),
+        "One-sided label smoothing": (
+            "D is trained towards 0.9 (say) instead of 1 for real points, which stops it from becoming "
+            "over-confident. Only the real side is smoothed: smoothing the fake side would reward G's "
+            "mistakes."),
+        "Spectral normalisation": (
+            "Each of D's weight matrices is divided by its largest singular value, so D is 1-Lipschitz: its "
+            "output cannot change faster than its input. The heatmap becomes smooth and the gradients bounded."),
+        "Wasserstein loss with gradient penalty": (
+            "The critic estimates the earth mover's distance, which stays informative even when real and "
+            "generated points do not overlap at all (where JS is stuck at 1 bit). The penalty keeps the "
+            "critic's slope near 1. It usually wants several critic steps per generator step."),
+    }
+    for title, text in tricks.items():
+        with st.expander(title):
+            st.markdown(text)
+    st.subheader("How the numbers are measured")
+    st.markdown(
+        "Every 50 generator steps the page pushes the same 2,000 noise vectors through G. **Modes covered**: "
+        "a mode of a mixture target counts when at least 40 % of its fair share of those samples (5 % for "
+        "the ring of 8) lies within three standard deviations of its centre. **KL and JS**: both sets of "
+        "points are binned on a 30 x 30 grid over the square [−3, 3]², each cell gets a pseudo-count of "
+        "0.5 (so no cell is empty and KL stays finite), and the divergences are computed in bits. The "
+        "real histogram uses 200,000 target samples. With only 2,000 samples even a perfect generator "
+        "scores above 0: the dotted lines show that floor."
+    )

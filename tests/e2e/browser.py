@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
@@ -57,3 +59,22 @@ def full_screenshot(page: Page, path) -> None:
     page.wait_for_timeout(400)
     page.screenshot(path=path, full_page=True)
     page.set_viewport_size(size)
+
+
+def wait_for_count(read: Callable[[], int], at_least: int, timeout: float, what: str) -> int:
+    """Poll ``read()`` (a step or pull counter shown on the page) until it reaches
+    ``at_least``; fail with ``what`` when ``timeout`` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while read() < at_least and time.monotonic() < deadline:
+        time.sleep(0.25)
+    value = read()
+    assert value >= at_least, f"{what} (counter at {value}, wanted {at_least} within {timeout:.0f} s)"
+    return value
+
+
+def assert_stays_put(read: Callable[[], int], seconds: float, what: str) -> int:
+    """After Pause: the counter must not move for ``seconds``; returns its value."""
+    before = read()
+    time.sleep(seconds)
+    assert read() == before, what
+    return before

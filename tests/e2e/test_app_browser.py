@@ -8,8 +8,17 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.browser import (
+    assert_no_exception,
+    assert_stays_put,
+    full_screenshot,
+    open_app,
+    real_errors,
+    sidebar_link,
+    wait_for_count,
+    wait_idle,
+)
 from tests.e2e.conftest import start_server, stop_server
-from tests.e2e.browser import assert_no_exception, full_screenshot, open_app, real_errors, sidebar_link, wait_idle
 from ui.registry import HOME, TOPICS, all_pages
 
 pytestmark = pytest.mark.e2e
@@ -82,17 +91,13 @@ def test_live_demo_trains_and_pauses(page, server_url, console_errors, screensho
     expect(page.get_by_test_id("stProgress")).to_contain_text("Step 0 of")
     page.get_by_role("button", name="Start").click()
     expect(page.get_by_role("button", name="Pause")).to_be_visible()
-    deadline = time.monotonic() + 120  # generous: CI machines can be busy
-    while _step_shown(page) < 100 and time.monotonic() < deadline:
-        time.sleep(0.25)
-    assert _step_shown(page) >= 100, "the live demo did not train in the browser"
+    # generous: CI machines can be busy
+    wait_for_count(lambda: _step_shown(page), 100, 120, "the live demo did not train in the browser")
     full_screenshot(page, screenshot_dir / "home-training.png")
     page.get_by_role("button", name="Pause").click()
     expect(page.get_by_role("button", name="Resume")).to_be_visible()
     wait_idle(page)
-    paused_at = _step_shown(page)
-    time.sleep(1.5)
-    assert _step_shown(page) == paused_at, "training went on after Pause"
+    paused_at = assert_stays_put(lambda: _step_shown(page), 1.5, "training went on after Pause")
     title = page.get_by_test_id("stPlotlyChart").first.locator(".gtitle").text_content()
     assert f"{paused_at:,} steps" in title
     assert_no_exception(page)

@@ -4,12 +4,19 @@ and the animated single run, as a learner drives them."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.browser import assert_no_exception, full_screenshot, open_app, real_errors, wait_idle
+from tests.e2e.browser import (
+    assert_no_exception,
+    assert_stays_put,
+    full_screenshot,
+    open_app,
+    real_errors,
+    wait_for_count,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -78,15 +85,10 @@ def test_single_run_animates_and_pauses(page, server_url, console_errors, screen
     expect(page.get_by_test_id("stProgress")).to_contain_text("Pull 0 of 1,000")
     page.get_by_role("button", name=re.compile(r"^▶ Start$")).click()
     expect(page.get_by_role("button", name=re.compile(r"Pause$"))).to_be_visible()
-    deadline = time.monotonic() + 60
-    while _pulls(page) < 25 and time.monotonic() < deadline:
-        time.sleep(0.25)
-    assert _pulls(page) >= 25, "the single run did not advance in the browser"
+    wait_for_count(lambda: _pulls(page), 25, 60, "the single run did not advance in the browser")
     _pause(page)
     wait_idle(page)
-    paused_at = _pulls(page)
-    time.sleep(1.2)
-    assert _pulls(page) == paused_at, "the run went on after Pause"
+    paused_at = assert_stays_put(lambda: _pulls(page), 1.2, "the run went on after Pause")
     title = page.get_by_test_id("stPlotlyChart").first.locator(".gtitle").text_content()
     assert f"after {paused_at:,} pulls" in title
     metrics = " ".join(page.get_by_test_id("stMetricValue").all_inner_texts())

@@ -8,7 +8,13 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.browser import assert_no_exception, full_screenshot, open_app, real_errors, wait_idle
+from tests.e2e.browser import (
+    assert_no_exception,
+    full_screenshot,
+    open_app,
+    real_errors,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.e2e
 

@@ -4,12 +4,19 @@ and open a shared link with a preset."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.browser import assert_no_exception, full_screenshot, open_app, real_errors, wait_idle
+from tests.e2e.browser import (
+    assert_no_exception,
+    assert_stays_put,
+    full_screenshot,
+    open_app,
+    real_errors,
+    wait_for_count,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -38,17 +45,12 @@ def test_gan_trains_live_and_pauses(page, server_url, console_errors, screenshot
     wait_idle(page)
     page.get_by_role("button", name="Start").click()
     expect(page.get_by_role("button", name="Pause")).to_be_visible()
-    deadline = time.monotonic() + 90
-    while _step_shown(page) < 1500 and time.monotonic() < deadline:
-        time.sleep(0.3)
-    assert _step_shown(page) >= 1500, "the GAN did not train in the browser"
+    wait_for_count(lambda: _step_shown(page), 1500, 90, "the GAN did not train in the browser")
     full_screenshot(page, screenshot_dir / "gan-training.png")  # taken while training runs
     page.get_by_role("button", name="Pause").click()
     expect(page.get_by_role("button", name="Resume")).to_be_visible()
     wait_idle(page)
-    paused_at = _step_shown(page)
-    time.sleep(1.5)
-    assert _step_shown(page) == paused_at, "training went on after Pause"
+    paused_at = assert_stays_put(lambda: _step_shown(page), 1.5, "training went on after Pause")
     expect(_plane_title(page)).to_have_text(f"Real vs generated after {paused_at:,} generator steps")
     covered = page.get_by_test_id("stMetric").filter(has_text="Modes covered").inner_text()
     assert re.search(r"\d of 8", covered), covered
@@ -69,9 +71,7 @@ def test_a_shared_link_sets_a_failure_preset(page, server_url, console_errors, s
     wait_idle(page)
     expect(page).to_have_url(re.compile(r"dsteps=6"))
     page.get_by_role("button", name="⏭ Step", exact=True).click()
-    deadline = time.monotonic() + 60
-    while _step_shown(page) <= 0 and time.monotonic() < deadline:
-        time.sleep(0.3)
+    wait_for_count(lambda: _step_shown(page), 1, 60, "Step did not train")
     assert _step_shown(page) == 50, "Step did not train one update's worth of steps"
     wait_idle(page)
     assert_no_exception(page)

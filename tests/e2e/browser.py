@@ -78,3 +78,11 @@ def assert_stays_put(read: Callable[[], int], seconds: float, what: str) -> int:
     time.sleep(seconds)
     assert read() == before, what
     return before
+
+
+def progress_count(page: Page) -> int:
+    """The live panel's counter, from its status line ("Step 150 of 2,000",
+    "Generator step 50 of 5,000", "Pull 5 of 1,000"); -1 when none is shown."""
+    texts = page.get_by_test_id("stProgress").all_inner_texts()
+    match = re.search(r"([\d,]+) of [\d,]+", " ".join(texts))
+    return int(match.group(1).replace(",", "")) if match else -1

@@ -13,6 +13,7 @@ from tests.e2e.browser import (
     assert_stays_put,
     full_screenshot,
     open_app,
+    progress_count,
     real_errors,
     sidebar_link,
     wait_for_count,
@@ -80,11 +81,6 @@ def test_sidebar_never_shows_the_file_list(page, server_url, path):
         assert len(links) == len(all_pages())
 
 
-def _step_shown(page) -> int:
-    texts = page.get_by_test_id("stProgress").all_inner_texts()
-    match = re.search(r"Step ([\d,]+) of", " ".join(texts))
-    return int(match.group(1).replace(",", "")) if match else -1
-
 
 def test_live_demo_trains_and_pauses(page, server_url, console_errors, screenshot_dir):
     open_app(page, server_url)
@@ -92,12 +88,12 @@ def test_live_demo_trains_and_pauses(page, server_url, console_errors, screensho
     page.get_by_role("button", name="Start").click()
     expect(page.get_by_role("button", name="Pause")).to_be_visible()
     # generous: CI machines can be busy
-    wait_for_count(lambda: _step_shown(page), 100, 120, "the live demo did not train in the browser")
+    wait_for_count(lambda: progress_count(page), 100, 120, "the live demo did not train in the browser")
     full_screenshot(page, screenshot_dir / "home-training.png")
     page.get_by_role("button", name="Pause").click()
     expect(page.get_by_role("button", name="Resume")).to_be_visible()
     wait_idle(page)
-    paused_at = assert_stays_put(lambda: _step_shown(page), 1.5, "training went on after Pause")
+    paused_at = assert_stays_put(lambda: progress_count(page), 1.5, "training went on after Pause")
     title = page.get_by_test_id("stPlotlyChart").first.locator(".gtitle").text_content()
     assert f"{paused_at:,} steps" in title
     assert_no_exception(page)

@@ -13,6 +13,7 @@ from tests.e2e.browser import (
     assert_stays_put,
     full_screenshot,
     open_app,
+    progress_count,
     real_errors,
     wait_for_count,
     wait_idle,
@@ -69,11 +70,6 @@ def test_parameter_study(page, server_url, console_errors, screenshot_dir):
     assert not real_errors(console_errors), real_errors(console_errors)
 
 
-def _pulls(page) -> int:
-    texts = page.get_by_test_id("stProgress").all_inner_texts()
-    match = re.search(r"([\d,]+) of [\d,]+", " ".join(texts))
-    return int(match.group(1).replace(",", "")) if match else -1
-
 
 def _pause(page) -> None:
     page.get_by_role("button", name=re.compile(r"Pause$")).click()
@@ -85,10 +81,10 @@ def test_single_run_animates_and_pauses(page, server_url, console_errors, screen
     expect(page.get_by_test_id("stProgress")).to_contain_text("Pull 0 of 1,000")
     page.get_by_role("button", name=re.compile(r"^▶ Start$")).click()
     expect(page.get_by_role("button", name=re.compile(r"Pause$"))).to_be_visible()
-    wait_for_count(lambda: _pulls(page), 25, 60, "the single run did not advance in the browser")
+    wait_for_count(lambda: progress_count(page), 25, 60, "the single run did not advance in the browser")
     _pause(page)
     wait_idle(page)
-    paused_at = assert_stays_put(lambda: _pulls(page), 1.2, "the run went on after Pause")
+    paused_at = assert_stays_put(lambda: progress_count(page), 1.2, "the run went on after Pause")
     title = page.get_by_test_id("stPlotlyChart").first.locator(".gtitle").text_content()
     assert f"after {paused_at:,} pulls" in title
     metrics = " ".join(page.get_by_test_id("stMetricValue").all_inner_texts())

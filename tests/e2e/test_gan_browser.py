@@ -13,6 +13,7 @@ from tests.e2e.browser import (
     assert_stays_put,
     full_screenshot,
     open_app,
+    progress_count,
     real_errors,
     wait_for_count,
     wait_idle,
@@ -20,11 +21,6 @@ from tests.e2e.browser import (
 
 pytestmark = pytest.mark.e2e
 
-
-def _step_shown(page) -> int:
-    texts = page.get_by_test_id("stProgress").all_inner_texts()
-    match = re.search(r"Generator step ([\d,]+) of", " ".join(texts))
-    return int(match.group(1).replace(",", "")) if match else -1
 
 
 def _plane_title(page):
@@ -45,12 +41,12 @@ def test_gan_trains_live_and_pauses(page, server_url, console_errors, screenshot
     wait_idle(page)
     page.get_by_role("button", name="Start").click()
     expect(page.get_by_role("button", name="Pause")).to_be_visible()
-    wait_for_count(lambda: _step_shown(page), 1500, 90, "the GAN did not train in the browser")
+    wait_for_count(lambda: progress_count(page), 1500, 90, "the GAN did not train in the browser")
     full_screenshot(page, screenshot_dir / "gan-training.png")  # taken while training runs
     page.get_by_role("button", name="Pause").click()
     expect(page.get_by_role("button", name="Resume")).to_be_visible()
     wait_idle(page)
-    paused_at = assert_stays_put(lambda: _step_shown(page), 1.5, "training went on after Pause")
+    paused_at = assert_stays_put(lambda: progress_count(page), 1.5, "training went on after Pause")
     expect(_plane_title(page)).to_have_text(f"Real vs generated after {paused_at:,} generator steps")
     covered = page.get_by_test_id("stMetric").filter(has_text="Modes covered").inner_text()
     assert re.search(r"\d of 8", covered), covered
@@ -71,8 +67,8 @@ def test_a_shared_link_sets_a_failure_preset(page, server_url, console_errors, s
     wait_idle(page)
     expect(page).to_have_url(re.compile(r"dsteps=6"))
     page.get_by_role("button", name="⏭ Step", exact=True).click()
-    wait_for_count(lambda: _step_shown(page), 1, 60, "Step did not train")
-    assert _step_shown(page) == 50, "Step did not train one update's worth of steps"
+    wait_for_count(lambda: progress_count(page), 1, 60, "Step did not train")
+    assert progress_count(page) == 50, "Step did not train one update's worth of steps"
     wait_idle(page)
     assert_no_exception(page)
     full_screenshot(page, screenshot_dir / "gan-saturating-grid.png")

@@ -13,6 +13,7 @@ from tests.e2e.browser import (
     assert_no_exception,
     full_screenshot,
     open_app,
+    progress_count,
     real_errors,
     wait_for_count,
     wait_idle,
@@ -79,18 +80,13 @@ def test_upload_good_then_malformed_csv(page, server_url, console_errors, screen
     assert not real_errors(console_errors), real_errors(console_errors)
 
 
-def _step(page) -> int:
-    texts = page.get_by_test_id("stProgress").all_inner_texts()
-    match = re.search(r"Step ([\d,]+) of", " ".join(texts))
-    return int(match.group(1).replace(",", "")) if match else -1
-
 
 def test_models_and_live_mlp(page, server_url, console_errors, screenshot_dir):
     open_app(page, server_url, "roc?src=models&mn=2000")
     expect(page.get_by_test_id("stProgress")).to_contain_text("Step 0 of")
     page.get_by_role("button", name="Start").click()
     expect(page.get_by_role("button", name="Pause")).to_be_visible()
-    wait_for_count(lambda: _step(page), 60, 60, "the MLP did not train in the browser")
+    wait_for_count(lambda: progress_count(page), 60, 60, "the MLP did not train in the browser")
     page.get_by_role("button", name="Pause").click()
     expect(page.get_by_role("button", name="Resume")).to_be_visible()
     wait_idle(page)

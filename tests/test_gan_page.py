@@ -105,3 +105,20 @@ def test_fuzzing_the_widgets_never_breaks_the_page():
     fuzz_widgets(at, rounds=10, seed=5)
     _start(at, ticks=1)
     assert not problems(at)
+
+
+def test_the_samples_csv_holds_every_point_shown():
+    import io
+
+    import numpy as np
+    import pandas as pd
+
+    from core.gan import GANConfig, GANTrainer
+    from ui.gan_views import _samples_csv
+
+    snap = GANTrainer(GANConfig(max_steps=100)).train(10)
+    table = pd.read_csv(io.StringIO(_samples_csv(snap)))
+    assert list(table.columns) == ["kind", "x1", "x2"]
+    for kind, points in (("real", snap.real), ("generated", snap.fake)):
+        rows = table[table.kind == kind][["x1", "x2"]].to_numpy()
+        np.testing.assert_allclose(rows, points, atol=1e-5)

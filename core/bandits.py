@@ -830,6 +830,11 @@ class BanditRun:
         return self.error is not None or self.step >= self.max_steps
 
     def train(self, steps: int) -> BanditSnapshot:
+        self.advance(steps)
+        return self.snapshot()
+
+    def advance(self, steps: int) -> int:
+        """Pull ``steps`` times (fewer at the end of the run); returns the pulls made."""
         if steps < 0:
             raise ValueError(f"steps must be >= 0, got {steps}")
         n = max(0, min(int(steps), self.max_steps - self.step))
@@ -841,7 +846,7 @@ class BanditRun:
             self._regret.append(float(qmax[0] - qa[0]))
             self._last = (int(a[0]), float(r[0]))
         self.step += n
-        return self.snapshot()
+        return n
 
     def snapshot(self) -> BanditSnapshot:
         eng = self.engine

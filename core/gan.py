@@ -92,6 +92,12 @@ class GANConfig:
     linearly to 0 at the last step (a constant rate kept coverage swinging).
     """
 
+    # Settings that apply to the running networks (``GANTrainer.reconfigure``);
+    # any other change builds new networks and starts again.
+    LIVE_FIELDS = ("g_lr", "d_lr", "d_steps", "beta1", "beta2", "label_smoothing", "instance_noise",
+                   "gp_weight", "max_steps")
+
+
     target: str = "ring8"
     loss: str = "nonsaturating"
     g_optimizer: str = "adam"
@@ -227,16 +233,17 @@ PRESETS: dict[str, Preset] = {
         "Reliable default",
         "Non-saturating loss, Adam without momentum, learning rates falling to 0 over 5,000 steps, 2-D noise. "
         "G's cloud first spreads over the ring, then splits: all eight modes appear within a few thousand "
-        "steps and stay (8 of 8 on 10 of 10 seeds in our benchmark).",
+        "steps (8 of 8 at step 5,000 on 10 of 10 seeds in our benchmark); coverage can dip and recover on "
+        "the way, so watch the coverage chart rather than one moment.",
     ),
     "saturating": Preset(
         "Saturating minimax (failure)",
         "The default with the original minimax loss for G and a stronger D (5 D steps per G step at a 3x larger "
         "rate), so D wins early and rejects G's points with confidence (purple under them). log(1 − D) is flat "
         "there: the arrows shrink, the gradient chart sinks and G stalls (1 mode covered on the median of ten "
-        "seeds, 2 at best). Switch the loss to non-saturating, nothing else: the gradients come back about six "
-        "times stronger and G spreads towards the ring (3 modes on the median seed; a D this strong still "
-        "costs modes, and the default's single D step gets all eight).",
+        "seeds, 2 at best). Then switch the loss to non-saturating, nothing else, "
+        "and compare the arrows and the gradient chart: how strongly D pulls G now depends on the seed, and a D "
+        "this strong still costs modes (the default's single D step gets all eight).",
         {"loss": "minimax", "d_steps": 5, "d_lr": 3e-3},
     ),
     "collapse": Preset(
@@ -313,6 +320,7 @@ class GANTrainer(GuardedTrainer):
     divergence_hint = ("The networks' outputs exploded: lower the learning rates, turn on spectral "
                        "normalisation, or pick a bounded loss.")
     EVAL_EVERY = 50  # generator steps between two measurements of coverage and KL / JS
+    chunk_every = EVAL_EVERY  # so every measurement point ends a chunk
     EVAL_SAMPLES = 2000
     POOL = 20_000  # size of the training set drawn from the target
     SHOW = 400  # points of each kind sent to the scatter plot (the browser redraws them twice a second)
@@ -388,6 +396,17 @@ class GANTrainer(GuardedTrainer):
     def _stateful(self):
         return (self.G, self.D, self.g_opt, self.d_opt)
 
+    def _apply_live(self, old: GANConfig, new: GANConfig) -> None:
+        """New rates, betas, D steps, smoothing, noise or penalty take effect at the next step."""
+        for opt, lr, kind in ((self.g_opt, new.g_lr, new.g_optimizer), (self.d_opt, new.d_lr, new.d_optimizer)):
+            for group in opt.param_groups:
+                group["lr"] = lr
+                if kind == "adam":
+                    group["betas"] = (new.beta1, new.beta2)
+                elif kind == "rmsprop":
+                    group["alpha"] = new.beta2
+        self.max_steps = new.max_steps
+
     def _train_step(self) -> torch.Tensor:
         cfg = self.config
         n = cfg.batch_size
@@ -416,21 +435,6 @@ class GANTrainer(GuardedTrainer):
         loss_g.backward(inputs=self._g_params)  # D's weights need no gradient here
         self.g_opt.step()
         return torch.stack([loss_d.detach(), loss_g.detach()])
-
-    def train(self, steps: int) -> GANSnapshot:
-        """Advance ``steps`` generator updates, measuring every ``EVAL_EVERY`` steps."""
-        if steps < 0:
-            raise ValueError(f"steps must be >= 0, got {steps}")
-        remaining = self._steps_allowed(steps)
-        self._quiet = True
-        try:
-            while remaining > 0 and self.error is None:
-                chunk = min(remaining, self.EVAL_EVERY - self.step % self.EVAL_EVERY)
-                super().train(chunk)
-                remaining -= chunk
-        finally:
-            self._quiet = False
-        return self.snapshot()
 
     def _record(self, first_step: int, losses: np.ndarray) -> None:
         self._losses.append(losses)
@@ -486,8 +490,6 @@ class GANTrainer(GuardedTrainer):
             eval_steps=evals["step"].astype(int), coverage=evals["coverage"], kl=evals["kl"], js=evals["js"],
             grad_norm=evals["grad"], shares=shares, n_modes=n_modes,
         )
-        if getattr(self, "_quiet", False):
-            return snap  # inside a multi-chunk train(): the views are drawn once, at the end
         return self._add_views(snap)
 
     def _add_views(self, snap: GANSnapshot) -> GANSnapshot:

@@ -303,6 +303,9 @@ class Teacher:
 # -- the student -------------------------------------------------------------------
 @dataclass(frozen=True)
 class LossLabConfig:
+    # Apply to the running student (``LossLabTrainer.reconfigure``); the rest starts a new run.
+    LIVE_FIELDS = ("smoothing", "penalty", "temperature", "alpha", "lr", "epochs")
+
     method: str = "ce"
     smoothing: float = 0.1  # eps, for "smooth"
     penalty: float = 0.3  # beta, for "penalty"
@@ -398,6 +401,11 @@ class LossLabTrainer(GuardedTrainer):
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
         self.generator = torch.Generator().manual_seed(config.seed)
         self._rows: list[np.ndarray] = [self._evaluate(objective=None).cpu().numpy()]
+
+    def _apply_live(self, old: LossLabConfig, new: LossLabConfig) -> None:
+        """A new rate or loss weight applies from the next epoch; more epochs extend the run."""
+        self.set_lr(self.optimizer, new.lr)
+        self.max_steps = new.epochs
 
     def _objective(self, logits: torch.Tensor, idx: torch.Tensor | slice) -> torch.Tensor:
         c, y = self.config, self.y[idx]

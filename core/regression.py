@@ -29,6 +29,8 @@ X_RANGE = (-np.pi, np.pi)
 
 @dataclass(frozen=True)
 class RegressionConfig:
+    LIVE_FIELDS = ("lr",)  # applies to the running optimiser; the rest restarts the run
+
     target: str = "sine"
     n_points: int = 64
     noise: float = 0.1
@@ -73,6 +75,8 @@ class RegressionSnapshot(Snapshot):
     truth: np.ndarray | None = None  # the noiseless target on the grid
     loss_steps: np.ndarray | None = None
     losses: np.ndarray | None = None
+    blowup_steps: np.ndarray | None = None  # the diverged chunk's losses, up to the first bad one
+    blowup_losses: np.ndarray | None = None
 
 
 class RegressionTrainer(GuardedTrainer):
@@ -106,6 +110,9 @@ class RegressionTrainer(GuardedTrainer):
     def _stateful(self):
         return (self.model, self.optimizer)
 
+    def _apply_live(self, old: RegressionConfig, new: RegressionConfig) -> None:
+        self.set_lr(self.optimizer, new.lr)
+
     def _train_step(self) -> torch.Tensor:
         self.optimizer.zero_grad(set_to_none=True)
         loss = nn.functional.mse_loss(self.model(self.x), self.y)
@@ -137,4 +144,6 @@ class RegressionTrainer(GuardedTrainer):
             truth=TARGETS[self.config.target](self.grid_np),
             loss_steps=np.concatenate(self._loss_steps) if self._loss_steps else empty,
             losses=np.concatenate(self._losses) if self._losses else empty,
+            blowup_steps=None if self.blowup is None else self.blowup[0],
+            blowup_losses=None if self.blowup is None else self.blowup[1][:, 0],
         )

@@ -21,6 +21,7 @@ Subclasses provide ``_stateful()``, ``_train_step()``, ``_record()`` and
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import threading
 from abc import ABC, abstractmethod
@@ -100,6 +101,48 @@ class GuardedTrainer(ABC):
     def __init__(self) -> None:
         self.step = 0
         self.error: str | None = None
+        self.config: Any = getattr(self, "config", None)
+        # (step, sentence) for every setting changed while the run went on
+        self.changes: list[tuple[int, str]] = []
+        # After a divergence: (steps, losses) of the rolled-back chunk up to the
+        # first bad step, so a chart can show the blow-up that happened.
+        self.blowup: tuple[np.ndarray, np.ndarray] | None = None
+
+    # -- settings that apply while training runs ---------------------------
+    def reconfigure(self, config: Any) -> bool:
+        """Apply ``config`` to the running trainer if only live fields changed.
+
+        A config dataclass lists in ``LIVE_FIELDS`` the fields that do not
+        change a model's shape (learning rates, noise, epsilon, loss weights).
+        When only those differ from the current config, ``_apply_live`` updates
+        the running optimisers and data, the change is remembered in
+        ``changes`` (for the history charts' markers) and True is returned.
+        Any other difference returns False: the caller builds a new trainer.
+        """
+        old = self.config
+        if old is None or type(config) is not type(old):
+            return False
+        live = set(getattr(type(config), "LIVE_FIELDS", ()))
+        changed = [f.name for f in dataclasses.fields(config) if getattr(config, f.name) != getattr(old, f.name)]
+        if not changed:
+            return True
+        if any(name not in live for name in changed):
+            return False
+        self._apply_live(old, config)
+        self.config = config
+        text = ", ".join(f"{name} {getattr(old, name)!r} → {getattr(config, name)!r}" for name in changed)
+        self.changes.append((self.step, text))
+        return True
+
+    def _apply_live(self, old: Any, new: Any) -> None:
+        """Update the running trainer for new live settings (override when a trainer has any)."""
+        raise NotImplementedError(f"{type(self).__name__} declares LIVE_FIELDS but no _apply_live")
+
+    @staticmethod
+    def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+        """Give every parameter group of ``optimizer`` the learning rate ``lr``."""
+        for group in optimizer.param_groups:
+            group["lr"] = lr
 
     # -- to implement ----------------------------------------------------
     @abstractmethod
@@ -132,11 +175,35 @@ class GuardedTrainer(ABC):
             return steps
         return max(0, min(steps, self.max_steps - self.step))
 
+    # Chunks end at multiples of this many steps (None: anywhere). A trainer
+    # that measures every N steps sets it, so each measurement point is the
+    # end of a chunk and ``_record`` sees it.
+    chunk_every: int | None = None
+
+    def advance(self, steps: int) -> int:
+        """Train up to ``steps`` steps in guarded chunks, without building a snapshot.
+
+        Returns how many steps were taken (fewer at ``max_steps`` or when a
+        chunk diverged, which sets ``error`` and rolls that chunk back).
+        """
+        total = 0 if self.error is not None else self._steps_allowed(steps)
+        taken = 0
+        while taken < total and self.error is None:
+            n = total - taken
+            if self.chunk_every:
+                n = min(n, self.chunk_every - self.step % self.chunk_every)
+            if not self._guarded_chunk(n):
+                break
+            taken += n
+        return taken
+
     def train(self, steps: int) -> Snapshot:
         """Advance by up to ``steps`` steps (fewer at ``max_steps``), then report."""
-        n = 0 if self.error is not None else self._steps_allowed(steps)
-        if n == 0:
-            return self.snapshot()
+        self.advance(steps)
+        return self.snapshot()
+
+    def _guarded_chunk(self, n: int) -> bool:
+        """Run ``n`` steps; on divergence restore the state before them, set ``error``, return False."""
         saved = [copy.deepcopy(obj.state_dict()) for obj in self._stateful()]
         losses = torch.stack([torch.as_tensor(self._train_step()).detach().reshape(-1) for _ in range(n)])
         values = losses.float().cpu().numpy()
@@ -153,10 +220,11 @@ class GuardedTrainer(ABC):
             for obj, state in zip(self._stateful(), saved, strict=True):
                 obj.load_state_dict(state)
             row = int(bad_rows[0]) if bad_rows.size else n - 1
+            self.blowup = (np.arange(self.step + 1, self.step + row + 2), values[: row + 1].copy())
             bad = values[row]
             worst = next((float(v) for v in bad if not math.isfinite(v)), float(np.max(np.abs(bad))))
             self.error = divergence_message(self.step + row + 1, worst, self.divergence_hint)
-            return self.snapshot()
+            return False
         self._record(self.step, values)
         self.step += n
-        return self.snapshot()
+        return True

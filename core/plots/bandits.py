@@ -170,7 +170,7 @@ def arm_figure(snap: BanditSnapshot, *, height: int = 560) -> go.Figure:
                              marker={"symbol": "diamond", "size": 11, "color": PALETTE[2],
                                      "line": {"width": 1, "color": "white"}}), row=1, col=1)
     colours = [PALETTE[4] if last is not None and a == last + 1 else PALETTE[5] for a in arms]
-    fig.add_trace(go.Bar(x=arms, y=snap.counts, name="pulls (last pull in red)", marker_color=colours,
+    fig.add_trace(go.Bar(x=arms, y=snap.counts, name="pulls (the last pull in orange-red)", marker_color=colours,
                          showlegend=True), row=2, col=1)
     if snap.probabilities is not None:
         fig.add_trace(go.Bar(x=arms, y=snap.probabilities, name="probability of the next pull",
@@ -195,6 +195,9 @@ def run_history_figure(snap: BanditSnapshot, *, height: int = 400) -> go.Figure:
         xs, ys = thin(steps, np.asarray(snap.rewards), 1500)
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="markers", name="reward of each pull",
                                  marker={"size": 4, "color": PALETTE[7], "opacity": 0.5}))
-    fig.add_hline(y=float(np.max(snap.true_values)), line_dash="dot", line_color=PALETTE[2],
-                  annotation_text="best arm's true value now", annotation_position="bottom right")
+    best = float(np.max(snap.true_values))
+    right = max(len(steps), 1)
+    # A legend entry, not a label on the line: a label would sit on the reward points.
+    fig.add_trace(go.Scatter(x=[0, right], y=[best, best], mode="lines", name="best arm's true value now",
+                             line={"dash": "dot", "color": PALETTE[2], "width": 2}, hoverinfo="skip"))
     return _legend_below(fig, height)

@@ -108,7 +108,7 @@ def series_figure(
         traces.append(go.Scatter(x=xs, y=ys, mode="lines", name=name,
                                  line={"color": PALETTE[i % len(PALETTE)], "width": 2}))
     extra: dict = {}
-    if len(x) == 0:
+    if len(x) == 0 and empty_text:
         extra["annotations"] = [{"text": empty_text, "showarrow": False, "xref": "paper", "yref": "paper",
                                  "x": 0.5, "y": 0.5, "font": {"size": 14}}]
     if log_y:

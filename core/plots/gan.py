@@ -20,8 +20,9 @@ REAL_COLOUR = "#1B7837"  # dark green, like the green (real) end of the heatmap
 FAKE_COLOUR = "#762A83"  # dark purple, like the purple (fake) end
 ARROW_COLOUR = "#E66100"
 MISSED_COLOUR = "#D55E00"
-# purple (looks generated) to white to green (looks real): pale, so the dots on top stay visible
-HEAT_SCALE = [[0.0, "#C2A5CF"], [0.5, "#F7F7F7"], [1.0, "#A6DBA0"]]
+# purple (looks generated) to clear to green (looks real): pale, so the dots on top stay visible, and
+# undecided (0.5) is transparent, so an untrained D shows the page's own background in light and dark
+HEAT_SCALE = [[0.0, "#C2A5CF"], [0.5, "rgba(247, 247, 247, 0)"], [1.0, "#A6DBA0"]]
 PLANE_RANGE = [-EXTENT, EXTENT]
 LOSS_UNITS = {
     "minimax": "loss (nats)",

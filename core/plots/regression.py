@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 
 from core.plots.common import PALETTE, figure, series_figure
@@ -20,7 +21,20 @@ def fit_figure(snap: RegressionSnapshot) -> go.Figure:
 
 
 def loss_figure(snap: RegressionSnapshot) -> go.Figure:
-    """Training loss per step, on a log axis."""
+    """Training loss per step, on a log axis; after a divergence, the blow-up that was rolled back."""
+    extra = []
+    if snap.blowup_steps is not None and len(snap.blowup_steps):
+        ys = np.asarray(snap.blowup_losses, dtype=float)
+        finite = np.isfinite(ys) & (ys > 0)
+        known = np.concatenate([ys[finite], np.asarray(snap.losses, dtype=float)])
+        ceiling = float(known.max()) * 10 if len(known) else 1e6
+        shown = np.where(finite, ys, ceiling)  # NaN or infinity: drawn at the top, marked with a cross
+        extra.append(go.Scatter(
+            x=snap.blowup_steps, y=shown, mode="lines+markers", name="diverged steps (rolled back; × = NaN or ∞)",
+            line={"color": PALETTE[4], "width": 2, "dash": "dot"},
+            marker={"color": PALETTE[4], "size": [6 if f else 12 for f in finite],
+                    "symbol": ["circle" if f else "x" for f in finite]},
+        ))
     return series_figure(
         snap.loss_steps,
         {"training MSE": snap.losses},
@@ -28,4 +42,6 @@ def loss_figure(snap: RegressionSnapshot) -> go.Figure:
         x_title="training step",
         y_title="MSE (squared units of y, log scale)",
         log_y=True,
+        extra_traces=extra,
+        empty_text="" if extra else "No steps yet: press Start",
     )

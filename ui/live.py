@@ -5,28 +5,46 @@
         render=draw_gan_views, max_steps_per_update=500, default_steps_per_update=50,
     )
 
-- Start / Pause, Step and Reset buttons, and a "steps per update" slider.
-- While running, an ``st.fragment`` reruns a few times a second: each tick
-  trains ``steps per update`` steps, then ``render(snapshot)`` redraws the
-  charts. Training speed and chart speed are decoupled: never one redraw per
-  step. The rest of the page stays responsive between ticks.
-- The trainer lives in ``st.session_state`` (one per browser session). A new
-  ``signature`` (the config) builds a new trainer: changing a setting starts
-  training again.
+- Start / Pause, Step and Reset buttons, and a cap on the steps per update.
+- While running, an ``st.fragment`` reruns several times a second. Each tick
+  trains for a bounded *time* (about 0.1 s, less when many students train on
+  the same server), never more than the cap, then ``render(snapshot)``
+  redraws. Charts go through ``ui.livechart`` and stay mounted: the browser
+  redraws them in place. The rest of the page stays responsive between ticks.
+- The trainer lives in ``st.session_state`` (one per browser session). When
+  the settings change, the running trainer takes them if they do not change
+  a model's shape (``LIVE_FIELDS`` of the config: learning rates, noise...):
+  training goes on and the change is marked on the history charts. Any other
+  change builds a new trainer, and the page says so.
 - Training stops by itself at ``max_steps`` or when the trainer reports an
   error (a diverged run keeps its last good state on screen).
+- The status line shows the speed the viewer sees: steps advanced per second
+  of wall time, not the compute speed of one chunk.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
 
 from core.trainer import Snapshot, Trainer
+
+TICK_SECONDS = 0.1  # training time per tick for one student alone on the server
+MIN_TICK_SECONDS = 0.02  # the least a tick trains when the server is crowded
+STEP_SECONDS = 0.3  # training time the Step button may use
+ACTIVE_WINDOW = 2.0  # a trainer that ticked this recently counts as active
+
+_run_ids = itertools.count(1)
+_active: dict[int, float] = {}  # run id -> when it last ticked, over every session of the server
+_active_lock = threading.Lock()
 
 
 @dataclass
@@ -37,8 +55,88 @@ class LiveRun:
     signature: Hashable
     snapshot: Snapshot
     running: bool = False
-    steps_per_second: float | None = None
-    restarted: bool = False  # built anew because the settings changed
+    restarted: bool = False  # built anew because a setting that shapes the model changed
+    run_id: int = field(default_factory=lambda: next(_run_ids))
+    seconds_per_step: float | None = None  # measured, smoothed
+    progress: deque = field(default_factory=lambda: deque(maxlen=40))  # (wall time, step) per tick
+    applied: str | None = None  # the last settings change applied live
+
+    @property
+    def changes(self) -> list[tuple[int, str]]:
+        """(step, what changed) for every setting applied while this run went on."""
+        return list(getattr(self.trainer, "changes", []))
+
+    def viewer_rate(self) -> float | None:
+        """Steps per second of wall time over the last few ticks (what the viewer sees advance)."""
+        if len(self.progress) < 2:
+            return None
+        (t0, s0), (t1, s1) = self.progress[0], self.progress[-1]
+        return (s1 - s0) / (t1 - t0) if t1 > t0 else None
+
+
+def current_run(key: str) -> LiveRun | None:
+    """The live run of panel ``key`` in this session (for a page's render or its comparison of runs)."""
+    run = st.session_state.get(key)
+    return run if isinstance(run, LiveRun) else None
+
+
+def tick_budget(now: float | None = None) -> float:
+    """Seconds of training one tick may use: shared out when several students train at once.
+
+    Every live panel on the server registers its ticks here; with more active
+    trainers than cores, each tick gets a smaller slice, so every student's
+    view keeps moving and no one starves the others.
+    """
+    now = time.monotonic() if now is None else now
+    with _active_lock:
+        for rid, seen in list(_active.items()):
+            if now - seen > ACTIVE_WINDOW:
+                del _active[rid]
+        active = max(1, len(_active))
+    cores = max(1, min(2, os.cpu_count() or 1))
+    return max(MIN_TICK_SECONDS, TICK_SECONDS * min(1.0, cores / active))
+
+
+def _mark_active(run: LiveRun) -> None:
+    with _active_lock:
+        _active[run.run_id] = time.monotonic()
+
+
+def train_for(run: LiveRun, cap: int, budget: float) -> int:
+    """Train ``run`` for at most ``budget`` seconds and ``cap`` steps; returns the steps taken.
+
+    The first chunk of a new run is one step, to measure how long a step
+    takes; later chunks are sized from that measurement (smoothed), so a
+    large model or a crowded server gets fewer steps per tick instead of a
+    longer tick.
+    """
+    trainer = run.trainer
+    advance = getattr(trainer, "advance", None)
+    start = time.perf_counter()
+    deadline = start + budget
+    taken = 0
+    while taken < cap and not trainer.done:
+        if run.seconds_per_step is None:
+            n = 1
+        else:
+            n = int((deadline - time.perf_counter()) / run.seconds_per_step)
+            n = max(1, min(cap - taken, n))
+        before = trainer.step
+        t0 = time.perf_counter()
+        if advance is not None:
+            advance(n)
+        else:
+            trainer.train(n)
+        took = trainer.step - before
+        if took <= 0:
+            break
+        per_step = (time.perf_counter() - t0) / took
+        run.seconds_per_step = per_step if run.seconds_per_step is None else 0.5 * run.seconds_per_step + 0.5 * per_step
+        taken += took
+        if time.perf_counter() + run.seconds_per_step > deadline:
+            break
+    run.snapshot = trainer.snapshot()
+    return taken
 
 
 # The button callbacks are idempotent on purpose. When a click lands while a
@@ -52,6 +150,7 @@ class LiveRun:
 def _set_running(key: str, running: bool) -> None:
     run: LiveRun = st.session_state[key]
     run.running = running and not run.trainer.done
+    run.progress.clear()
 
 
 def _step(key: str, trainer_id: int, at_step: int) -> None:
@@ -59,7 +158,7 @@ def _step(key: str, trainer_id: int, at_step: int) -> None:
     if id(run.trainer) != trainer_id or run.trainer.step != at_step:
         return  # a repeated delivery of the same click
     run.running = False
-    run.snapshot = run.trainer.train(st.session_state[f"{key}:spu"])
+    train_for(run, st.session_state[f"{key}:spu"], STEP_SECONDS)
 
 
 def _reset(key: str, build: Callable[[], Trainer], trainer_id: int) -> None:
@@ -70,22 +169,39 @@ def _reset(key: str, build: Callable[[], Trainer], trainer_id: int) -> None:
     st.session_state[key] = LiveRun(trainer, run.signature, trainer.snapshot())
 
 
-def _status_line(run: LiveRun, step_unit: str = "steps") -> str:
-    trainer = run.trainer
+def status_line(run: LiveRun, step_unit: str = "steps") -> str:
+    """"Step 340 of 2,000 · training · about 85 steps/s" (the rate the viewer sees)."""
+    trainer, snap = run.trainer, run.snapshot
     one = step_unit[:-1] if step_unit.endswith("s") else step_unit
-    text = f"{one[:1].upper()}{one[1:]} {trainer.step:,}"
+    text = f"{one[:1].upper()}{one[1:]} {snap.step:,}"
     if trainer.max_steps:
         text += f" of {trainer.max_steps:,}"
-    if run.snapshot.error:
+    if snap.error:
         return text + " · stopped: training diverged"
-    if trainer.done:
+    if snap.done:
         return text + " · finished"
-    state = "training" if run.running else ("paused" if trainer.step else "ready: press Start")
+    state = "training" if run.running else ("paused" if snap.step else "ready: press Start")
     rate = ""
-    if run.running and run.steps_per_second:
-        speed = run.steps_per_second
+    speed = run.viewer_rate() if run.running else None
+    if speed:
         rate = f" · about {speed:,.0f} {step_unit}/s" if speed >= 10 else f" · about {speed:.1f} {step_unit}/s"
     return f"{text} · {state}{rate}"
+
+
+def _adopt(run: LiveRun | None, signature: Hashable, build: Callable[[], Trainer]) -> LiveRun:
+    """The run for ``signature``: the current one (settings applied live when possible) or a new one."""
+    if run is not None and run.signature == signature:
+        return run
+    if run is not None:
+        reconfigure = getattr(run.trainer, "reconfigure", None)
+        if reconfigure is not None and not run.trainer.done and reconfigure(signature):
+            run.signature = signature
+            last = run.changes[-1:] if run.changes else []
+            run.applied = last[0][1] if last else None
+            run.snapshot = run.trainer.snapshot()
+            return run
+    trainer = build()
+    return LiveRun(trainer, signature, trainer.snapshot(), restarted=run is not None)
 
 
 def live_training_panel(
@@ -96,21 +212,21 @@ def live_training_panel(
     render: Callable[[Any], None],
     max_steps_per_update: int = 500,
     default_steps_per_update: int = 50,
-    updates_per_second: float = 4.0,
+    updates_per_second: float = 6.0,
     step_unit: str = "steps",
+    on_snapshot: Callable[[LiveRun], None] | None = None,
 ) -> Snapshot:
     """Draw the controls and the live view; return the latest snapshot.
 
     ``key`` must be unique in the app (it names the session state); ``build``
     makes a fresh trainer from the current settings; ``signature`` identifies
-    those settings (a frozen config dataclass is ideal); ``render`` draws a
-    snapshot with Streamlit calls and is called inside the fragment.
+    those settings (a frozen config dataclass: its ``LIVE_FIELDS`` may change
+    while training runs); ``render`` draws a snapshot and is called inside
+    the fragment; ``on_snapshot(run)`` is called after every tick (for a
+    page that keeps a record of its runs).
     """
-    run: LiveRun | None = st.session_state.get(key)
-    if run is None or run.signature != signature:
-        trainer = build()
-        run = LiveRun(trainer, signature, trainer.snapshot(), restarted=run is not None)
-        st.session_state[key] = run
+    run = _adopt(current_run(key), signature, build)
+    st.session_state[key] = run
 
     spu_key = f"{key}:spu"
     if spu_key not in st.session_state:
@@ -127,31 +243,42 @@ def live_training_panel(
                   help="Train one update's worth of steps, then stop.")
     c_reset.button("↺ Reset", key=f"{key}:reset", on_click=_reset, args=(key, build, trainer_id),
                    width="stretch", help="Start again from freshly initialised weights.")
-    c_speed.slider(f"{step_unit.capitalize()} per update", 1, max_steps_per_update, key=spu_key,
-                   help=f"How many {step_unit} run between two redraws of the charts "
-                        f"(about {updates_per_second:g} redraws a second while training).")
+    c_speed.slider(f"At most {step_unit} per update", 1, max_steps_per_update, key=spu_key,
+                   help=f"The most {step_unit} trained between two redraws. Each update trains for about "
+                        f"{TICK_SECONDS:g} s at most (less when many people train on this server), so large "
+                        "models take fewer steps per update instead of freezing the page.")
     if run.restarted and run.trainer.step == 0:
-        st.caption("The settings changed, so training starts again from step 0.")
+        st.caption("A setting that changes the model, the data or the seed changed, so training starts "
+                   "again from step 0.")
+    elif run.applied:
+        st.caption(f"Applied to the running model at {step_unit[:-1] if step_unit.endswith('s') else step_unit} "
+                   f"{run.changes[-1][0]:,}: {run.applied}. Training goes on; the dotted line on the history "
+                   "charts marks the change.")
 
     @st.fragment(run_every=1.0 / updates_per_second if run.running else None)
     def _live_view() -> None:
+        # Draw first, then train: the browser gets this tick's charts at once
+        # (so Streamlit never shows them faded as stale while a chunk trains),
+        # and the chunk trained now is drawn at the next tick. What is drawn
+        # is always one snapshot: the step shown matches the data shown.
         live: LiveRun = st.session_state[key]
+        if on_snapshot is not None:
+            on_snapshot(live)
+        snap = live.snapshot
+        progress = snap.step / live.trainer.max_steps if live.trainer.max_steps else 0.0
+        st.progress(min(1.0, progress), text=status_line(live, step_unit))
+        if snap.error:
+            st.error(snap.error, icon="🛑")
+        render(snap)
         if live.running:
-            steps = st.session_state[spu_key]
-            start = time.perf_counter()
-            live.snapshot = live.trainer.train(steps)
-            elapsed = time.perf_counter() - start
-            if elapsed > 0:
-                live.steps_per_second = steps / elapsed
+            if not live.progress:
+                live.progress.append((time.monotonic(), live.snapshot.step))
+            _mark_active(live)
+            train_for(live, st.session_state[spu_key], tick_budget())
+            live.progress.append((time.monotonic(), live.snapshot.step))
             if live.trainer.done:
                 live.running = False
-                st.rerun(scope="app")  # redraw the buttons; stops the ticks
-        trainer = live.trainer
-        progress = trainer.step / trainer.max_steps if trainer.max_steps else 0.0
-        st.progress(min(1.0, progress), text=_status_line(live, step_unit))
-        if live.snapshot.error:
-            st.error(live.snapshot.error, icon="🛑")
-        render(live.snapshot)
+                st.rerun(scope="app")  # draw the end state and the buttons; stops the ticks
 
     _live_view()
     return st.session_state[key].snapshot

@@ -1,0 +1,221 @@
+"""Live charts that stay mounted and redraw in place.
+
+``st.plotly_chart`` inside a ticking fragment is a new element on every tick
+(its id hashes the figure), so the browser tears the chart down and draws it
+again from scratch: blank flashes and about one update a second. Here one
+Custom Components v2 element per live view stays mounted (it has a ``key``);
+each tick sends only plain data, and ``static/livechart.js`` draws it on
+canvases in place.
+
+    live_charts("gan:charts", [
+        Chart("plane", plane_figure(snap)),
+        Chart("loss", loss_figure(snap), history=True),
+    ], columns=2, step=snap.step, markers=run.changes)
+
+The figures are the ordinary Plotly figures from ``core/plots`` (titles, axis
+titles with units, legends): the browser draws the subset of Plotly they use.
+``history=True`` marks a chart whose x axis is the trainer's step, where the
+settings changed while training are drawn as dotted lines.
+
+AppTest has no browser: ``sent_charts(at, key)`` reads back what a page sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+JS_FILE = Path(__file__).resolve().parent.parent / "static" / "livechart.js"
+SIGNIFICANT_DIGITS = 5
+
+# The component's own code stays tiny (it travels with every tick): it
+# imports the drawing module once, from the app's static files.
+_LOADER = """
+const modules = new Map();
+function fail(parentElement, error) {
+  let box = parentElement.querySelector(".lc-failed");
+  if (!box) {
+    box = document.createElement("div");
+    box.className = "lc-failed";
+    box.style.cssText = "padding:12px;border:1px solid #d55e00;border-radius:6px";
+    parentElement.appendChild(box);
+  }
+  box.textContent = "The live charts could not load (" + error + "). Reload the page; if it persists, " +
+    "the server needs server.enableStaticServing = true.";
+  console.error("livechart", error);
+}
+export default function (component) {
+  const { data, parentElement } = component;
+  if (!data || !data.src) return;
+  const url = new URL(data.src, window.location.origin).href;
+  let loading = modules.get(url);
+  if (!loading) {
+    loading = import(url);
+    modules.set(url, loading);
+  }
+  loading.then((m) => m.draw(component)).catch((e) => fail(parentElement, e));
+  return () => { loading.then((m) => m.cleanup(parentElement)).catch(() => {}); };
+}
+"""
+_CSS = ".lc-root { width: 100%; } .lc-chart canvas { touch-action: pan-y; }"
+
+_component = st.components.v2.component("ml_explorables.livechart", js=_LOADER, css=_CSS)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """One chart of a live view.
+
+    ``span=2`` makes it as wide as two columns; ``history=True`` says its x
+    axis counts the trainer's steps, so setting changes are marked on it.
+    """
+
+    id: str
+    figure: go.Figure | dict
+    span: int = 1
+    history: bool = False
+    clickable: bool = False  # clicks on the plot area reach ``live_charts``'s ``on_click``
+
+
+@lru_cache(maxsize=1)
+def _script_url() -> str:
+    """Where the browser fetches the drawing module (versioned by content, so a new deploy is not cached)."""
+    digest = hashlib.sha1(JS_FILE.read_bytes()).hexdigest()[:10]
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    prefix = f"/{base}" if base else ""
+    return f"{prefix}/app/static/{JS_FILE.name}?v={digest}"
+
+
+def _round_array(a: np.ndarray, digits: int = SIGNIFICANT_DIGITS) -> list:
+    """Floats rounded to ``digits`` significant digits, as a nested list; NaN and infinity become None."""
+    a = np.asarray(a, dtype=float)
+    out = a.copy()
+    finite = np.isfinite(a)
+    nz = finite & (a != 0)
+    if nz.any():
+        v = a[nz]
+        shift = digits - 1 - np.floor(np.log10(np.abs(v)))
+        small = shift >= 0  # divide by an exact power of ten: the result prints short
+        r = np.empty_like(v)
+        r[small] = np.round(v[small] * 10.0 ** shift[small]) / 10.0 ** shift[small]
+        r[~small] = np.round(v[~small] / 10.0 ** -shift[~small]) * 10.0 ** -shift[~small]
+        out[nz] = r
+    if finite.all():
+        return out.tolist()
+    obj = out.astype(object)
+    obj[~finite] = None
+    return obj.tolist()
+
+
+def _decode(spec: dict) -> np.ndarray:
+    """A Plotly typed array ``{"dtype": "f8", "bdata": base64, "shape": "41, 41"}`` as a NumPy array."""
+    array = np.frombuffer(base64.b64decode(spec["bdata"]), dtype=np.dtype(spec["dtype"]))
+    shape = spec.get("shape")
+    if shape:
+        array = array.reshape([int(n) for n in str(shape).split(",")])
+    return array
+
+
+def plain(value: Any) -> Any:
+    """``value`` as plain JSON: numpy arrays and scalars to rounded lists and numbers, NaN to None.
+
+    Streamlit's component sends ``json.dumps(data)``: a NumPy scalar would
+    arrive as its repr string, NaN as invalid JSON.
+    """
+    if isinstance(value, dict):
+        if "bdata" in value and "dtype" in value:  # Plotly stores arrays base64-encoded
+            return plain(_decode(value))
+        return {k: plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind in "fc":
+            return _round_array(value.real)
+        if value.dtype.kind in "iub":
+            return value.tolist()
+        return [plain(v) for v in value.tolist()]
+    if isinstance(value, (list, tuple)):
+        if value and all(isinstance(v, (float, np.floating)) for v in value):
+            return _round_array(np.asarray(value, dtype=float))
+        return [plain(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        return _round_array(np.asarray([v]))[0] if math.isfinite(v) else None
+    return value
+
+
+def figure_data(fig: go.Figure | dict) -> dict:
+    """A Plotly figure as the plain ``{"data": [...], "layout": {...}}`` the browser draws."""
+    spec = fig.to_plotly_json() if isinstance(fig, go.Figure) else fig
+    layout = {k: v for k, v in spec.get("layout", {}).items() if k != "template"}
+    return {"data": plain(list(spec.get("data", []))), "layout": plain(layout)}
+
+
+def chart_payload(charts: Sequence[Chart], *, columns: int = 2, step: int | None = None,
+                  markers: Iterable[tuple[int, str]] = ()) -> dict:
+    """Everything one tick sends: the charts, the step they show, the settings-change markers."""
+    return {
+        "src": _script_url(),
+        "columns": int(columns),
+        "step": None if step is None else int(step),
+        "markers": [[int(s), str(text)] for s, text in markers],
+        "charts": [{"id": c.id, "span": int(c.span), "history": bool(c.history), "clickable": bool(c.clickable),
+                    "fig": figure_data(c.figure)} for c in charts],
+    }
+
+
+def live_charts(key: str, charts: Sequence[Chart], *, columns: int = 2, step: int | None = None,
+                markers: Iterable[tuple[int, str]] = (), on_click: Callable[[], None] | None = None) -> dict | None:
+    """Draw ``charts`` in one element that stays mounted across ticks (``key`` must be stable).
+
+    With ``on_click``, a click on a ``clickable`` chart reruns the app with the click
+    available: the callback (and the return value) get ``{"chart", "x", "y", "n", "shift"}``
+    in data coordinates (``n`` counts clicks, so a repeated delivery can be recognised).
+    Read it in the callback with ``clicked(key)``.
+    """
+    payload = chart_payload(charts, columns=columns, step=step, markers=markers)
+    if on_click is None:
+        _component(key=key, data=payload)
+        return None
+    result = _component(key=key, data=payload, on_click_change=on_click)
+    return getattr(result, "click", None)
+
+
+def clicked(key: str) -> dict | None:
+    """The last click sent by the live view ``key`` (inside its ``on_click`` callback)."""
+    state = st.session_state.get(key)
+    value = getattr(state, "click", None) if state is not None else None
+    if value is None and isinstance(state, dict):
+        value = state.get("click")
+    return value
+
+
+def sent_charts(at: Any, key: str) -> dict:
+    """What a page sent to the live view ``key`` in an AppTest run (``{}`` if nothing)."""
+    for node in at.get("bidi_component"):
+        proto = node.proto
+        if proto.id.endswith(key) or key in proto.id:
+            return json.loads(proto.json)
+    return {}
+
+
+def chart_titles(payload: dict) -> dict[str, str]:
+    """chart id -> its title text, from a payload (handy in tests)."""
+    out = {}
+    for chart in payload.get("charts", []):
+        title = chart["fig"]["layout"].get("title", {})
+        out[chart["id"]] = title.get("text", "") if isinstance(title, dict) else str(title)
+    return out

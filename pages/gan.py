@@ -22,13 +22,12 @@ gan_views.coverage_note(config.target)
 views = gan_views.view_toggles()
 
 snap = live_training_panel(
-    "gan:run",
+    gan_views.RUN_KEY,
     build=lambda: GANTrainer(config),
     signature=config,
     render=gan_views.make_render(views),
     max_steps_per_update=500,
     default_steps_per_update=50,
-    updates_per_second=2.0,
     step_unit="generator steps",
 )
 

@@ -4,7 +4,8 @@ import streamlit as st
 
 from core.plots.regression import fit_figure, loss_figure
 from core.regression import ACTIVATIONS, OPTIMIZERS, TARGETS, RegressionConfig, RegressionTrainer
-from ui.live import live_training_panel
+from ui.live import current_run, live_training_panel
+from ui.livechart import Chart, live_charts
 from ui.formula import formula
 from ui.registry import topics_by_section
 from ui.shell import run_inside_app
@@ -12,41 +13,13 @@ from ui.url_state import UrlState
 
 run_inside_app()
 st.title("🧭 ML Explorables")
-st.markdown(
-    "Move a control and watch a machine-learning idea change: every page here is a small "
-    "experiment you can touch, from entropy and ROC curves to GANs and bandits. "
-    "Models train live in your browser session, and every number on screen is checked "
-    "against an independent reference."
+st.caption(
+    "Move a control and watch a machine-learning idea change; every number on screen is checked against an "
+    "independent reference. **Warm-up:** a network with two hidden layers fits 64 noisy points by gradient "
+    "descent on the mean squared error. Press **Start**, then move the learning rate while it trains. With "
+    "SGD + momentum and tanh, 0.3 makes this run diverge; Adam, which scales each step by the recent size of "
+    "the gradient, survives 0.3 but not 3. The topics are below."
 )
-
-for section, pages in topics_by_section().items():
-    st.subheader(section)
-    columns = st.columns(3)
-    for i, info in enumerate(pages):
-        with columns[i % 3].container(border=True):
-            st.image(str(info.picture_file), width=96)
-            st.markdown(f"**{info.icon} {info.title}**")
-            st.caption(info.hook)
-            st.page_link(info.path, label=f"Open {info.title}", icon="➡️")
-
-st.divider()
-st.subheader("Warm-up: watch a network learn a curve")
-st.markdown(
-    "A network with two hidden layers sees 64 noisy points and adjusts its weights by "
-    "gradient descent to reduce the mean squared error. Press **Start**, then try a "
-    "step-shaped target or fewer hidden units. With plain gradient descent (SGD), a learning "
-    "rate of 0.3 or more makes training diverge; Adam scales its steps and survives it."
-)
-
-with st.expander("The maths behind the demo"):
-    formula(
-        r"L(\theta) = \frac{1}{n}\sum_{i=1}^{n}\big(f_\theta(x_i) - y_i\big)^2, \qquad "
-        r"v \leftarrow 0.9\,v + \nabla_\theta L, \quad \theta \leftarrow \theta - \eta\, v",
-        "The loss L is the mean squared error between the network's outputs f(x) and the noisy "
-        "targets y. Each step of SGD with momentum keeps a running direction v and moves the "
-        "weights θ against it by the learning rate η. Too large an η overshoots the valley, "
-        "and the loss grows instead of shrinking: the run diverges.",
-    )
 
 url = UrlState("home")
 c1, c2, c3, c4, c5 = st.columns(5)
@@ -66,9 +39,9 @@ config = RegressionConfig(target=target, activation=activation, optimizer=optimi
 
 
 def _render(snap) -> None:
-    left, right = st.columns(2)
-    left.plotly_chart(fit_figure(snap), key="home:fit")
-    right.plotly_chart(loss_figure(snap), key="home:loss")
+    run = current_run("home:demo")
+    live_charts("home:charts", [Chart("fit", fit_figure(snap)), Chart("loss", loss_figure(snap), history=True)],
+                columns=2, step=snap.step, markers=run.changes if run else ())
 
 
 live_training_panel(
@@ -79,3 +52,25 @@ live_training_panel(
     max_steps_per_update=200,
     default_steps_per_update=25,
 )
+
+with st.expander("The maths behind the demo"):
+    formula(
+        r"L(\theta) = \frac{1}{n}\sum_{i=1}^{n}\big(f_\theta(x_i) - y_i\big)^2, \qquad "
+        r"v \leftarrow 0.9\,v + \nabla_\theta L, \quad \theta \leftarrow \theta - \eta\, v",
+        "The loss L is the mean squared error between the network's outputs f(x) and the noisy "
+        "targets y. Each step of SGD with momentum keeps a running direction v and moves the "
+        "weights θ against it by the learning rate η. Too large an η overshoots the valley, "
+        "and the loss grows instead of shrinking: the run diverges.",
+    )
+
+st.divider()
+for section, pages in topics_by_section().items():
+    st.subheader(section)
+    columns = st.columns(3)
+    for i, info in enumerate(pages):
+        with columns[i % 3].container(border=True):
+            st.image(str(info.picture_file), width=96)
+            st.markdown(f"**{info.icon} {info.title}**")
+            st.caption(info.hook)
+            st.page_link(info.path, label=f"Open {info.title}", icon="➡️")
+

@@ -7,6 +7,7 @@ import pytest
 
 from core.bandits import PRESETS
 from tests.conftest import open_page
+from tests.helpers import live_figures, metric, shown_count, title, trace
 from tests.fuzz import fuzz_widgets, problems
 from ui.bandits_views import OPTIONS, SLOTS, preset_values
 
@@ -141,8 +142,11 @@ def test_single_run_view_trains_live():
     at.run()
     live = at.session_state["bandits:live"]
     assert live.trainer.step == 10
-    assert any(m.value == "10" for m in at.metric)
-    assert any("after 10 pulls" in _figure_json(c) for c in _plotly(at))
+    # A tick draws, then trains: the counter, the charts and the status line show one snapshot (5 pulls).
+    assert metric(at, "Pulls") == "5" and shown_count(at) == 5
+    figures = live_figures(at, "bandits:charts")
+    assert "after 5 pulls" in title(figures["arms"])
+    assert sum(trace(figures["arms"], "pulls (the last pull in orange-red)")["y"]) == 5
     # Watching another contender builds a new run.
     at.selectbox(key="bandits:watch").set_value(2).run()
     assert at.session_state["bandits:live"].trainer.config.strategy == "epsilon_greedy"

@@ -13,6 +13,7 @@ import scipy.stats
 
 from tests.conftest import open_page
 from tests.fuzz import fuzz_widgets, problems
+from tests.helpers import live_figures, press, tick_until
 
 PAGE = "pages/entropy.py"
 
@@ -179,9 +180,9 @@ def test_teacher_view_changes_with_temperature():
 def test_kl_fit_panel_animates_and_converges():
     at = open_page(PAGE, {"gap": "8.0"})
     at.slider(key="entropy:klfit:spu").set_value(60).run()
-    at.button(key="entropy:klfit:toggle").click().run()
-    for _ in range(6):
-        at.run()
+    press(at, "Start", panel="entropy:klfit")
+    tick_until(at, lambda a: not a.session_state["entropy:klfit"].running)
+    at.run()
     run = at.session_state["entropy:klfit"]
     assert run.trainer.step == 300 and not run.running
     m = _metrics(at)
@@ -191,24 +192,28 @@ def test_kl_fit_panel_animates_and_converges():
 
 
 def test_loss_lab_trains_live_and_overlays_runs():
+    import torch
+    from sklearn.metrics import accuracy_score
+
     at = open_page(PAGE, {"epochs": "10", "ntrain": "100"})
-    at.button(key="entropy:lab:toggle").click().run()  # first tick: 2 epochs
-    assert _metrics(at)["Epoch"] == "2 of 10"
-    for _ in range(5):
-        at.run()
-    assert _metrics(at)["Epoch"] == "10 of 10" and not at.session_state["entropy:lab"].running
-    snap = at.session_state["entropy:lab"].snapshot
-    assert _metrics(at)["Validation accuracy"] == f"{snap.metrics['val_acc'] * 100:.1f} %"
-    rel = _chart(at, "rel")
+    press(at, "Start", panel="entropy:lab")
+    assert _metrics(at)["Epoch"] == "0 of 10"  # a tick draws, then trains: the next tick shows the epochs
+    tick_until(at, lambda a: _metrics(a)["Epoch"] == "10 of 10" and not a.session_state["entropy:lab"].running)
+    trainer = at.session_state["entropy:lab"].trainer
+    with torch.no_grad():
+        predicted = trainer.model(trainer.x_val).argmax(dim=1).numpy()
+    independent = accuracy_score(trainer.split.y_val, predicted)  # scikit-learn on the model's own outputs
+    assert _metrics(at)["Validation accuracy"] == f"{independent * 100:.1f} %"
+    figures = live_figures(at, "entropy:charts")
+    rel = figures["reliability"]
     assert sum(int(t) for t in rel["data"][0]["text"]) == 500  # every validation image is in a bin
-    assert _arr(_chart(at, "loss")["data"][0]["x"]).tolist() == list(range(11))  # epochs 0..10
+    assert figures["loss"]["data"][0]["x"] == list(range(11))  # epochs 0..10
     runs = _chart(at, "runs")
     assert [t["name"] for t in runs["data"]] == ["run 1: cross-entropy, 32 units, 100 images"]
     # A second run, with label smoothing, is drawn next to the first.
     at.selectbox(key="entropy:loss").set_value("smooth").run()
-    at.button(key="entropy:lab:toggle").click().run()
-    for _ in range(5):
-        at.run()
+    press(at, "Start", panel="entropy:lab")
+    tick_until(at, lambda a: _metrics(a)["Epoch"] == "10 of 10" and not a.session_state["entropy:lab"].running)
     names = [t["name"] for t in _chart(at, "runs")["data"]]
     assert names == ["run 1: cross-entropy, 32 units, 100 images",
                      "run 2: label smoothing ε=0.1, 32 units, 100 images"]
@@ -220,3 +225,81 @@ def test_loss_lab_trains_live_and_overlays_runs():
     assert list(at.session_state["entropy:runs"]) == [2]
     assert len(_chart(at, "runs")["data"]) == 1
     assert not problems(at)
+
+
+# -- huge weights; links to the later tabs -----------------------------------------------
+
+
+def test_huge_weights_are_normalised_without_overflow():
+    """1e308 + 1e308 overflows to infinity: P became (0, 0, 0) and the page raised."""
+    at = open_page(PAGE, {"p": "1e308, 1e308, 1", "q": "1, 1, 1"})
+    assert not problems(at), problems(at)
+    m = _metrics(at)
+    scaled = [1.0, 1.0, 1e-308]  # the same P divided by 1e308 by hand: SciPy can sum these
+    assert _num(m["H(P) in bits"]) == pytest.approx(scipy.stats.entropy(scaled, base=2), abs=5e-4)
+    assert _num(m["H(P) in bits"]) == pytest.approx(1.0, abs=5e-4)
+    assert _num(m["KL(P‖Q) in bits"]) == pytest.approx(scipy.stats.entropy(scaled, [1, 1, 1], base=2), abs=5e-4)
+    note = " ".join(i.value for i in at.info)
+    assert "P sums to 2e+308, so each entry is divided by 2e+308: P = (0.5, 0.5, 5e-309)." in note
+
+
+def _tab_container(at):
+    def find(node):
+        proto = getattr(node, "proto", None)
+        if proto is not None and "tab_container" in [f.name for f in proto.DESCRIPTOR.fields] \
+                and proto.HasField("tab_container"):
+            return node
+        for child in getattr(node, "children", {}).values():
+            found = find(child)
+            if found is not None:
+                return found
+        return None
+
+    return find(at._tree)
+
+
+def _open_tab(at) -> str:
+    """The tab the browser opens: the tab container's default index."""
+    container = _tab_container(at)
+    labels = [child.label for child in container.children.values()]
+    return labels[container.proto.tab_container.default_tab_index]
+
+
+@pytest.mark.parametrize(("link", "tab"), [
+    ({}, "🎲 A · Entropy, cross-entropy, KL"),
+    ({"p": "1, 2, 3", "unit": "nats"}, "🎲 A · Entropy, cross-entropy, KL"),
+    ({"gap": "8"}, "⛰️ A · Forward vs reverse KL"),
+    ({"loss": "distill", "T": "8", "unit": "nats"}, "🧪 B · Loss lab (live training)"),
+    ({"epochs": "10", "gap": "8"}, "🧪 B · Loss lab (live training)"),
+])
+def test_a_link_opens_the_tab_its_settings_belong_to(link, tab):
+    """A link to loss-lab settings opened on the first tab, where none of them are on screen."""
+    at = open_page(PAGE, link)
+    assert not problems(at), problems(at)
+    assert _open_tab(at) == tab
+    at.run()  # a rerun (a learner editing a setting) keeps the tab the visit opened with
+    assert _open_tab(at) == tab
+
+
+def _url_params_in(at, block) -> set[str]:
+    """The link parameters of the URL-bound widgets drawn inside ``block``."""
+    found = set()
+    for kind in ("slider", "select_slider", "selectbox", "number_input", "radio", "toggle", "checkbox", "text_input"):
+        for w in getattr(block, kind):
+            if w.key and w.key.startswith("entropy:") and f"_url_last:{w.key}" in at.session_state:
+                found.add(w.key.removeprefix("entropy:"))
+    return found
+
+
+def test_the_tab_parameter_lists_match_the_widgets_each_tab_draws():
+    from ui.entropy_views import FIT_PARAMS, LAB_PARAMS
+
+    lab, fit, first = set(), set(), set()
+    for method in ("ce", "smooth", "penalty", "distill"):  # each loss draws its own extra slider
+        at = open_page(PAGE, {"loss": method})
+        first |= _url_params_in(at, at.tabs[0])
+        fit |= _url_params_in(at, at.tabs[1])
+        lab |= _url_params_in(at, at.tabs[2])
+    assert lab == LAB_PARAMS and fit == FIT_PARAMS
+    assert first and not first & (LAB_PARAMS | FIT_PARAMS)
+

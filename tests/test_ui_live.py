@@ -46,7 +46,8 @@ def test_start_ticks_pause():
     at.button(key="t:toggle").click().run()
     assert _run(at).running and _run(at).trainer.step == 10  # the run after Start is the first tick
     at.run()
-    assert _run(at).trainer.step == 20 and _rendered(at) == ["rendered step 20"]
+    # A tick draws first, then trains: what is drawn is the snapshot of the tick before.
+    assert _run(at).trainer.step == 20 and _rendered(at) == ["rendered step 10"]
     assert at.button(key="t:toggle").label == "⏸ Pause"
     assert at.button(key="t:step").proto.disabled
     at.button(key="t:toggle").click().run()
@@ -81,9 +82,22 @@ def test_reset_and_settings_change_start_again():
     at.button(key="t:reset").click().run()
     assert _run(at).trainer is not old and _run(at).trainer.step == 0
     at.button(key="t:step").click().run()
-    at.select_slider(key="lr").set_value(0.3).run()
-    assert _run(at).trainer.step == 0 and _run(at).trainer.config.lr == 0.3
+    at.number_input(key="max").set_value(200).run()  # not a live setting: a new run
+    assert _run(at).trainer.step == 0 and _run(at).trainer.max_steps == 200
     assert any("starts again" in c.value for c in at.caption)
+
+
+def test_a_new_learning_rate_applies_to_the_running_model():
+    at = _app()
+    at.button(key="t:toggle").click().run()
+    at.run()
+    trainer = _run(at).trainer
+    at.select_slider(key="lr").set_value(0.3).run()
+    live = _run(at)
+    assert live.trainer is trainer and live.running, "the run goes on with the same model"
+    assert trainer.step >= 20 and trainer.optimizer.param_groups[0]["lr"] == 0.3
+    assert trainer.changes == [(20, "lr 0.03 → 0.3")]
+    assert any("Applied to the running model at step 20" in c.value for c in at.caption)
 
 
 def test_divergence_stops_with_a_message_and_keeps_the_last_state():
@@ -133,7 +147,50 @@ def test_status_line_speaks_the_step_unit():
     from core.regression import RegressionConfig, RegressionTrainer
 
     trainer = RegressionTrainer(RegressionConfig(max_steps=30))
-    run = live.LiveRun(trainer, None, trainer.snapshot(), running=True, steps_per_second=4.25)
-    assert live._status_line(run, "epochs") == "Epoch 0 of 30 · training · about 4.2 epochs/s"
-    run.steps_per_second = 1834.4
-    assert live._status_line(run, "generator steps") == "Generator step 0 of 30 · training · about 1,834 generator steps/s"
+    run = live.LiveRun(trainer, None, trainer.snapshot(), running=True)
+    run.progress.extend([(10.0, 0), (14.0, 17)])  # 17 steps over 4 s of wall time
+    assert live.status_line(run, "epochs") == "Epoch 0 of 30 · training · about 4.2 epochs/s"
+    run.progress.extend([(15.0, 1017)])  # over the window: 1,017 steps in 5 s
+    assert live.status_line(run, "generator steps") == "Generator step 0 of 30 · training · about 203 generator steps/s"
+
+
+def test_the_rate_shown_is_progress_over_wall_time_not_compute_speed():
+    """Steps that train in 10 ms but are drawn every 0.5 s advance at 20 steps/s for the viewer."""
+    import ui.live as live
+    from core.regression import RegressionConfig, RegressionTrainer
+
+    trainer = RegressionTrainer(RegressionConfig())
+    run = live.LiveRun(trainer, None, trainer.snapshot(), running=True)
+    for tick in range(5):
+        run.progress.append((tick * 0.5, tick * 10))
+    assert run.viewer_rate() == 20.0
+
+
+def test_a_tick_trains_for_a_bounded_time_however_large_the_cap():
+    import time
+
+    import ui.live as live
+    from core.gan import GANConfig, GANTrainer
+
+    trainer = GANTrainer(GANConfig(d_steps=4, batch_size=256, g_width=128, d_width=128))
+    run = live.LiveRun(trainer, None, trainer.snapshot())
+    live.train_for(run, 500, 0.05)  # the first tick measures one step
+    start = time.perf_counter()
+    taken = live.train_for(run, 500, 0.1)
+    elapsed = time.perf_counter() - start
+    assert 1 <= taken < 500
+    # within the budget plus one step's time and the snapshot (generous: a busy 2-core machine)
+    assert elapsed < 0.1 + 3 * run.seconds_per_step + 0.5
+
+
+def test_the_tick_budget_is_shared_when_many_train():
+    import ui.live as live
+
+    live._active.clear()
+    assert live.tick_budget(now=100.0) == live.TICK_SECONDS
+    for rid in range(10):
+        live._active[rid] = 100.0
+    crowded = live.tick_budget(now=100.5)
+    assert live.MIN_TICK_SECONDS <= crowded < live.TICK_SECONDS / 2
+    assert live.tick_budget(now=100.0 + live.ACTIVE_WINDOW + 1) == live.TICK_SECONDS  # they left
+    live._active.clear()

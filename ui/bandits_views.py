@@ -36,6 +36,7 @@ from core.plots.bandits import (
 )
 from ui.formula import formula
 from ui.live import live_training_panel
+from ui.livechart import Chart, live_charts
 from ui.url_state import UrlState
 
 SLOTS = 4
@@ -400,9 +401,8 @@ def _render_run(snap) -> None:
         notes.append("chance of each arm next: estimated from 4,000 draws of the posterior")
     if notes:
         st.caption(" · ".join(notes))
-    left, right = st.columns([3, 2])
-    left.plotly_chart(arm_figure(snap), key=f"bandits:arms:{snap.step}")
-    right.plotly_chart(run_history_figure(snap), key=f"bandits:history:{snap.step}")
+    live_charts("bandits:charts", [Chart("arms", arm_figure(snap)), Chart("history", run_history_figure(snap))],
+                columns=2, step=snap.step)
 
 
 def single_run_view(url: UrlState, lineup: list[Contender], choice: TestbedChoice) -> None:

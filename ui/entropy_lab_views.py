@@ -35,7 +35,8 @@ from core.plots.info_losslab import (
     runs_figure,
 )
 from ui.formula import formula
-from ui.live import live_training_panel
+from ui.live import LiveRun, current_run, live_training_panel
+from ui.livechart import Chart, live_charts
 from ui.url_state import UrlState
 
 TOPIC = "entropy"
@@ -120,11 +121,15 @@ def _dark_knowledge(url: UrlState, teacher: Teacher, temperature: float, unit: s
     return index, p1
 
 
-def _remember(run_number: int, snap: LossLabSnapshot) -> None:
+def _remember(run: LiveRun) -> None:
+    """Keep the latest state of this run for the comparison (called by the live panel after each tick)."""
     runs: dict = st.session_state.setdefault(RUNS_KEY, {})
+    snap = run.snapshot
     if snap.step == 0:
         return
-    runs[run_number] = (f"run {run_number}: {snap.config.label()}", snap.epochs, snap.history)
+    numbers: dict = st.session_state.setdefault(COUNTER_KEY, {})
+    number = numbers.setdefault(run.run_id, len(numbers) + 1)  # runs of this session, numbered 1, 2, 3...
+    runs[number] = (f"run {number}: {snap.config.label()}", snap.epochs, snap.history)
     while len(runs) > KEEP_RUNS:
         runs.pop(next(iter(runs)))
 
@@ -165,20 +170,17 @@ def _lab_render(unit: str, image: int, teacher_probs: np.ndarray):
         cols[4].metric("Mean output entropy", f"{m['val_entropy'] * k:.3f} {unit}",
                        help=f"Average entropy of the student's predictions on the 500 validation images; "
                             f"at most log 10 = {np.log(10) * k:.2f} {unit} (uniform).")
-        a, b = st.columns(2)
-        a.plotly_chart(loss_curves_figure(snap, unit), key=f"{TOPIC}:fig:loss")
-        b.plotly_chart(accuracy_figure(snap), key=f"{TOPIC}:fig:acc")
-        c, d = st.columns(2)
-        c.plotly_chart(confidence_figure(snap, unit), key=f"{TOPIC}:fig:conf")
-        d.plotly_chart(reliability_figure(snap.reliability, f", epoch {snap.step}"), key=f"{TOPIC}:fig:rel")
-        st.plotly_chart(
-            class_probabilities_figure({"teacher at T = 1": teacher_probs,
-                                        f"student after {snap.step} epochs (T = 1)": snap.val_probs[image]},
-                                       f"Student and teacher on validation image {image}",
-                                       label=int(split.y_val[image])),
-            key=f"{TOPIC}:fig:student",
-        )
-        _remember(getattr(st.session_state[LAB_KEY].trainer, "run_number", 0), snap)
+        run = current_run(LAB_KEY)
+        student = class_probabilities_figure(
+            {"teacher at T = 1": teacher_probs, f"student after {snap.step} epochs (T = 1)": snap.val_probs[image]},
+            f"Student and teacher on validation image {image}", label=int(split.y_val[image]))
+        live_charts(f"{TOPIC}:charts", [
+            Chart("loss", loss_curves_figure(snap, unit), history=True),
+            Chart("accuracy", accuracy_figure(snap), history=True),
+            Chart("confidence", confidence_figure(snap, unit), history=True),
+            Chart("reliability", reliability_figure(snap.reliability, f", epoch {snap.step}")),
+            Chart("student", student, span=2),
+        ], columns=2, step=snap.step, markers=run.changes if run else ())
 
     return render
 
@@ -204,18 +206,10 @@ def _comparison(unit: str) -> None:
 def lab_panel(config: LossLabConfig, teacher: Teacher, unit: str, image: int, teacher_probs: np.ndarray):
     """The live panel: Start / Pause / Step / Reset and the charts redrawn each tick."""
     return live_training_panel(
-        LAB_KEY, build=lambda: _build(config, teacher), signature=config,
-        render=_lab_render(unit, image, teacher_probs),
+        LAB_KEY, build=lambda: LossLabTrainer(config, teacher=teacher if config.method == "distill" else None),
+        signature=config, render=_lab_render(unit, image, teacher_probs), on_snapshot=_remember,
         max_steps_per_update=10, default_steps_per_update=2, step_unit="epochs",
     )
-
-
-def _build(config: LossLabConfig, teacher: Teacher) -> LossLabTrainer:
-    number = st.session_state.get(COUNTER_KEY, 0) + 1
-    st.session_state[COUNTER_KEY] = number
-    trainer = LossLabTrainer(config, teacher=teacher if config.method == "distill" else None)
-    trainer.run_number = number
-    return trainer
 
 
 def loss_lab_section(unit: str) -> None:
@@ -257,6 +251,8 @@ def loss_lab_section(unit: str) -> None:
     config, temperature = _controls(url)
     image, teacher_probs = _dark_knowledge(url, teacher, temperature, unit)
     st.divider()
-    snap = lab_panel(config, teacher, unit, image, teacher_probs)
-    _remember(getattr(st.session_state[LAB_KEY].trainer, "run_number", 0), snap)
+    lab_panel(config, teacher, unit, image, teacher_probs)
+    run = current_run(LAB_KEY)
+    if run is not None:
+        _remember(run)
     _comparison(unit)

@@ -22,7 +22,7 @@ from core.gan import (
     GANConfig,
     GANSnapshot,
 )
-from core.gan_targets import TARGET_LABELS, has_modes, perfect_divergences
+from core.gan_targets import MODES, TARGET_LABELS, has_modes, perfect_divergences
 from core.plots.gan import (
     coverage_figure,
     divergence_figure,
@@ -33,9 +33,12 @@ from core.plots.gan import (
     shares_figure,
 )
 from ui.formula import formula
+from ui.live import current_run
+from ui.livechart import Chart, live_charts
 from ui.url_state import UrlState
 
 url = UrlState("gan")
+RUN_KEY = "gan:run"  # the live panel of this page
 
 
 LRS = [1e-5, 3e-5, 1e-4, 2e-4, 3e-4, 5e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]
@@ -219,17 +222,17 @@ def make_render(views: dict[str, bool]):
         cols[4].metric("G loss", _fmt(m.get("g_loss")))
         cols[5].metric("Mean |∂L_G/∂x|", _fmt(m.get("grad_norm")),
                        help="How strongly the generator's loss pulls its samples: near 0, G stops learning.")
-        left, right = st.columns(2)
-        left.plotly_chart(plane_figure(snap, **views), key="gan:chart:plane")
-        right.plotly_chart(manifold_figure(snap), key="gan:chart:manifold")
-        left, right = st.columns(2)
-        left.plotly_chart(loss_figure(snap), key="gan:chart:loss")
-        right.plotly_chart(divergence_figure(snap, perfect_divergences(snap.target)), key="gan:chart:div")
-        left, right = st.columns(2)
+        run = current_run(RUN_KEY)
+        charts = [
+            Chart("plane", plane_figure(snap, height=600, **views), span=2),
+            Chart("manifold", manifold_figure(snap, height=600)),
+            Chart("loss", loss_figure(snap), history=True),
+            Chart("divergence", divergence_figure(snap, perfect_divergences(snap.target)), history=True),
+        ]
         if snap.n_modes:
-            left.plotly_chart(coverage_figure(snap), key="gan:chart:coverage")
-            right.plotly_chart(shares_figure(snap), key="gan:chart:shares")
-        st.plotly_chart(gradient_figure(snap), key="gan:chart:grad")
+            charts += [Chart("coverage", coverage_figure(snap), history=True), Chart("shares", shares_figure(snap))]
+        charts.append(Chart("gradient", gradient_figure(snap), span=2 if snap.n_modes else 1, history=True))
+        live_charts("gan:charts", charts, columns=3, step=snap.step, markers=run.changes if run else ())
         st.download_button("⬇️ Download the samples shown (CSV)", _samples_csv(snap),
                            file_name=f"gan-samples-step-{snap.step}.csv", mime="text/csv", key="gan:download")
 
@@ -278,15 +281,21 @@ def _samples_csv(snap: GANSnapshot) -> str:
 def explanations(config: GANConfig) -> None:
     st.divider()
     st.subheader("What you are looking at")
+    zone = ""
+    if has_modes(config.target):
+        radius = 3 * MODES[config.target].std
+        zone = (f"the zone that counts is a disc of radius 3 standard deviations around the centre, {radius:.2g} "
+                f"plane units here ({2 * radius:.2g} across), so a cloud that merely hovers near a mode does "
+                "not cover it yet.")
     st.markdown(
         "- **Left, the plane.** Green dots are real samples, purple dots generated ones. The background is "
         "D's opinion: green where D says *real*, purple where it says *generated* (for the Wasserstein and "
         "hinge losses, the critic's score, higher = more real). Orange arrows start at generated points and "
-        "point where the next generator update pushes them: down the generator's loss, which is up D's hill "
-        "(lengths are relative; the legend gives the longest). Circles mark the modes of a mixture target, "
-        "red when missed. The circles are drawn large so you can find them: the zone that counts is only "
-        "3 standard deviations across, 0.06 plane units for the ring, so a cloud that merely hovers near a "
-        "mode does not cover it yet.\n"
+        "point along −∂L_G/∂x: the direction in which moving that point would lower the generator's loss, "
+        "up D's hill. They show the pull D exerts, not the step an update takes (G moves its weights, and "
+        "every point moves with them); lengths are relative, the legend gives the longest. "
+        + (f"Circles mark the modes of the mixture, red when missed. The circles are drawn large so you can "
+           f"find them: {zone}" if zone else "") + "\n"
         "- **Right, the manifold.** A square grid of noise vectors z, pushed through G. Where the grid "
         "stretches thin, G spreads few samples; where it bunches up, many. G is a continuous map, so to "
         "hit eight separate modes it must stretch the grid into thin bridges between them. (With more than "

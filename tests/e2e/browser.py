@@ -86,3 +86,28 @@ def progress_count(page: Page) -> int:
     texts = page.get_by_test_id("stProgress").all_inner_texts()
     match = re.search(r"([\d,]+) of [\d,]+", " ".join(texts))
     return int(match.group(1).replace(",", "")) if match else -1
+
+
+def live_root(page: Page, index: int = 0):
+    """The root of a live view (``ui.livechart``), inside its shadow root (CSS locators pierce it)."""
+    return page.locator("div.lc-root").nth(index)
+
+
+def live_step(page: Page, index: int = 0) -> int:
+    """The step drawn by a live view (its charts' data); -1 before the first draw."""
+    value = live_root(page, index).get_attribute("data-step", timeout=10_000)
+    return int(value) if value not in (None, "") else -1
+
+
+def live_updates(page: Page, index: int = 0) -> int:
+    """How many times a live view has redrawn in place since it was mounted."""
+    value = live_root(page, index).get_attribute("data-updates", timeout=10_000)
+    return int(value) if value else 0
+
+
+def assert_charts_drawn(page: Page, count: int, index: int = 0) -> None:
+    """The live view holds ``count`` charts and none failed to draw."""
+    charts = live_root(page, index).locator("div.lc-chart")
+    expect(charts).to_have_count(count)
+    errors = [e for e in charts.evaluate_all("els => els.map(e => e.dataset.error || '')") if e]
+    assert not errors, errors

@@ -9,9 +9,13 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.browser import (
+    assert_charts_drawn,
     assert_no_exception,
     assert_stays_put,
     full_screenshot,
+    live_root,
+    live_step,
+    live_updates,
     open_app,
     progress_count,
     real_errors,
@@ -23,31 +27,31 @@ pytestmark = pytest.mark.e2e
 
 
 
-def _plane_title(page):
-    return page.get_by_test_id("stPlotlyChart").first.locator(".gtitle")
-
-
 def test_gan_trains_live_and_pauses(page, server_url, console_errors, screenshot_dir):
     open_app(page, server_url, "gan")
     expect(page.locator("h1").first).to_contain_text("GAN training live")
     expect(page.get_by_test_id("stProgress")).to_contain_text("Generator step 0 of")
-    expect(page.get_by_test_id("stPlotlyChart")).to_have_count(7)
-    expect(_plane_title(page)).to_have_text("Real vs generated after 0 generator steps")
+    assert_charts_drawn(page, 7)
+    assert live_step(page) == 0
     # more steps per redraw, so the run gets somewhere within the test
-    slider = page.get_by_role("slider", name="Generator steps per update")
+    slider = page.get_by_role("slider", name="At most generator steps per update")
     slider.focus()
     for _ in range(50):
         slider.press("ArrowRight")
     wait_idle(page)
     page.get_by_role("button", name="Start").click()
     expect(page.get_by_role("button", name="Pause")).to_be_visible()
-    wait_for_count(lambda: progress_count(page), 1500, 90, "the GAN did not train in the browser")
-    full_screenshot(page, screenshot_dir / "gan-training.png")  # taken while training runs
+    wait_for_count(lambda: progress_count(page), 150, 90, "the GAN did not train in the browser")
+    # the charts stay mounted and redraw in place while it trains
+    before = live_updates(page)
+    page.wait_for_timeout(2000)
+    assert live_updates(page) >= before + 2, "the live view did not redraw in place"
+    page.screenshot(path=screenshot_dir / "gan-training.png")  # taken while training runs
     page.get_by_role("button", name="Pause").click()
     expect(page.get_by_role("button", name="Resume")).to_be_visible()
     wait_idle(page)
     paused_at = assert_stays_put(lambda: progress_count(page), 1.5, "training went on after Pause")
-    expect(_plane_title(page)).to_have_text(f"Real vs generated after {paused_at:,} generator steps")
+    expect(live_root(page)).to_have_attribute("data-step", str(paused_at))
     covered = page.get_by_test_id("stMetric").filter(has_text="Modes covered").inner_text()
     assert re.search(r"\d of 8", covered), covered
     full_screenshot(page, screenshot_dir / "gan-paused.png")
@@ -68,7 +72,8 @@ def test_a_shared_link_sets_a_failure_preset(page, server_url, console_errors, s
     expect(page).to_have_url(re.compile(r"dsteps=6"))
     page.get_by_role("button", name="⏭ Step", exact=True).click()
     wait_for_count(lambda: progress_count(page), 1, 60, "Step did not train")
-    assert progress_count(page) == 50, "Step did not train one update's worth of steps"
+    # at most one update's worth of steps (fewer when a step is slow: Step trains for a bounded time)
+    assert 1 <= progress_count(page) <= 50, "Step did not train a bounded update"
     wait_idle(page)
     assert_no_exception(page)
     full_screenshot(page, screenshot_dir / "gan-saturating-grid.png")

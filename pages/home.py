@@ -18,7 +18,7 @@ st.caption(
     "independent reference. **Warm-up:** a network with two hidden layers fits 64 noisy points by gradient "
     "descent on the mean squared error. Press **Start**, then move the learning rate while it trains. With "
     "SGD + momentum and tanh, 0.3 makes this run diverge; Adam, which scales each step by the recent size of "
-    "the gradient, survives 0.3 but not 3. The topics are below."
+    "the gradient, survives it. The topics are below."
 )
 
 url = UrlState("home")

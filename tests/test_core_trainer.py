@@ -155,3 +155,32 @@ def test_config_rejects_bad_values(bad):
 def test_every_target_trains(target):
     snap = RegressionTrainer(RegressionConfig(target=target, max_steps=300)).train(300)
     assert snap.error is None and snap.losses[-1] < snap.losses[0]
+
+
+def test_the_home_pages_claims_about_learning_rates_hold_on_its_default_run():
+    """The warm-up's caption: with SGD + momentum and tanh, 0.3 diverges; Adam survives it."""
+    def diverges(**settings) -> bool:
+        trainer = RegressionTrainer(RegressionConfig(**settings))
+        trainer.train(trainer.max_steps)
+        return trainer.error is not None
+
+    assert not diverges(optimizer="sgd", activation="tanh", lr=0.03)  # the default trains
+    assert diverges(optimizer="sgd", activation="tanh", lr=0.3)
+    assert not diverges(optimizer="adam", activation="tanh", lr=0.3)
+
+
+def test_a_diverged_run_keeps_the_blow_up_it_rolled_back():
+    """The loss chart can show what happened: the rolled-back steps up to the first bad loss."""
+    from core.plots.regression import loss_figure
+
+    trainer = RegressionTrainer(RegressionConfig(optimizer="sgd", lr=3.0))
+    trainer.train(5)
+    snap = trainer.train(200)
+    assert snap.error is not None
+    steps, losses = trainer.blowup
+    assert steps[0] == snap.step + 1 and len(steps) == len(losses)
+    assert not np.isfinite(losses[-1]).all() or np.abs(losses[-1]).max() > trainer.loss_limit
+    fig = loss_figure(snap)
+    names = [t.name for t in fig.data]
+    assert any("diverged" in n for n in names)
+    assert not fig.layout.annotations, "the chart no longer says 'No steps yet' after a blow-up"

@@ -5,6 +5,11 @@ every page (from ``ui.registry``) with ``st.navigation``, draws the shared
 sidebar and runs the chosen page.
 """
 
+# Imported once, here, before any session runs: plotly reads sys.modules["pandas"]
+# without importing it, so while a first `import pandas` runs in one session's
+# thread, another session building a figure saw a half-initialised module
+# ("partially initialized module 'pandas' has no attribute 'Series'").
+import pandas  # noqa: F401
 import streamlit as st
 
 from core.device import configure_threads

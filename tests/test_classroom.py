@@ -126,3 +126,20 @@ def test_traceback_lines_from_a_server_log():
            "more log\n")
     assert classroom.traceback_lines(log) == [
         "AttributeError: partially initialized module 'pandas' has no attribute 'Series'"]
+
+
+def test_app_imports_pandas_before_any_page_runs():
+    """Regression (issue 11): plotly reads sys.modules["pandas"] without importing it, so a session
+    building a figure while another session's thread ran the server's first `import pandas` met a
+    half-initialised module (red exception boxes under load, reproduced with this load test on the
+    earlier code: 8 of 8 runs). app.py must import pandas before it runs any page."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse((Path(__file__).resolve().parents[1] / "app.py").read_text())
+    imports_pandas = [node.lineno for node in tree.body if isinstance(node, ast.Import)
+                      and any(alias.name == "pandas" for alias in node.names)]
+    runs_page = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Call)
+                 and isinstance(node.func, ast.Attribute) and node.func.attr == "run"]
+    assert imports_pandas, "app.py does not import pandas at start-up"
+    assert runs_page and imports_pandas[0] < min(runs_page)

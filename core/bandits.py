@@ -722,7 +722,7 @@ PRESETS: dict[str, Preset] = {
             "fig24", "S&B fig. 2.4: UCB (c = 2) vs ε-greedy (ε = 0.1)",
             (("ucb", (("c", 2.0),)), ("epsilon_greedy", (("epsilon", 0.1),))),
             "UCB pulls every arm once (steps 1-10), then at step 11 picks the arm whose single reward "
-            "was highest: a spike in average reward. After the first few hundred steps it stays above "
+            "was highest: a spike in average reward. From about step 100 on it stays above "
             "ε-greedy, because it explores arms in proportion to how uncertain they still are.",
         ),
         Preset(

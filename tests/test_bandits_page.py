@@ -162,3 +162,22 @@ def test_single_run_view_trains_live():
 def test_fuzz_each_view(view, seed, rounds):
     at = open_page(PAGE, {"runs": "100", "steps": "100", "view": view, "sruns": "100"})
     assert fuzz_widgets(at, rounds=rounds, seed=seed, skip_keys=(*SIZE_KEYS, "bandits:view")) > 0
+
+
+def test_a_large_testbed_previews_at_once_and_refines_in_the_background():
+    """Issue 11: 2,000 runs x 1,000 steps for several strategies never blocks the server for seconds."""
+    import time
+
+    from ui import bandits_views
+
+    at = open_page(PAGE, {"preset": "fig22", "runs": "2000", "steps": "1000", "seed": "7"})
+    assert not problems(at), problems(at)
+    previews = [i.value for i in at.info if "quick preview" in i.value]
+    assert previews and "2,000 runs" in previews[0]
+    futures = list(bandits_views._futures.values())[-3:]
+    deadline = time.monotonic() + 120
+    while not all(f.done() for f in futures) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    at.run()
+    assert not [i.value for i in at.info if "quick preview" in i.value]
+    assert list(_table(at)["strategy"])  # the scoreboard of the full result

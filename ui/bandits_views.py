@@ -4,7 +4,10 @@ testbed controls, presets, cached simulations and the three views."""
 from __future__ import annotations
 
 import math
+import threading
 import time
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,7 +75,6 @@ TITLES = {NONE: "— (empty)", **{k: v.title for k, v in STRATEGIES.items()}}
 STEPS_OPTIONS = [100, 200, 500, 1000, 2000, 5000]
 RUNS_OPTIONS = [100, 200, 500, 1000, 2000, 5000]
 WALK_OPTIONS = [0.0, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1]
-BIG_RUN = 6_000_000  # run-steps above which the page shows a status box
 DEFAULT_PRESET = "fig22"
 
 
@@ -258,25 +260,71 @@ def simulate(strategy: str, params: tuple[tuple[str, Any], ...], testbed: tuple[
                        **dict(testbed))
 
 
+QUICK_WORK = 1_500_000  # run-steps answered at once; more is previewed, then refined in the background
+_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bandits")  # one big simulation at a time, server-wide
+_futures: OrderedDict[tuple, Future] = OrderedDict()  # shared by every session: a class asks the same thing
+_futures_lock = threading.Lock()
+KEEP_FUTURES = 48
+
+
+def _job_key(job) -> tuple:
+    _, strategy, params, ch = job
+    return (strategy, params, ch.kwargs(), ch.testbed.n_arms, ch.n_runs, ch.n_steps, ch.seed)
+
+
+def _full_result(job) -> Future:
+    """The full simulation of ``job``, started once for the whole server and shared."""
+    key = _job_key(job)
+    with _futures_lock:
+        future = _futures.get(key)
+        if future is None or (future.done() and future.exception() is not None):
+            future = _pool.submit(run_testbed, key[0], n_arms=key[3], n_runs=key[4], n_steps=key[5], seed=key[6],
+                                  **dict(key[1]), **dict(key[2]))
+            _futures[key] = future
+        _futures.move_to_end(key)
+        while len(_futures) > KEEP_FUTURES:
+            _futures.popitem(last=False)
+    return future
+
+
 def _run_all(jobs: list[tuple[str, str, tuple, TestbedChoice]]) -> list[TestbedResult]:
-    """Run (label, strategy, params, choice) jobs; a status box for big ones."""
-    def one(job):
+    """Run (label, strategy, params, choice) jobs within a time budget.
+
+    Small requests are answered at once (and cached for every session). A large
+    one never blocks the server for seconds: the page shows a preview from fewer
+    runs straight away, the full simulation runs in a background thread (one at
+    a time for the whole server, shared by every student who asks the same),
+    and the page redraws itself when it is ready.
+    """
+    def one(job, n_runs=None):
         _, strategy, params, ch = job
-        return simulate(strategy, params, ch.kwargs(), ch.testbed.n_arms, ch.n_runs, ch.n_steps, ch.seed)
+        return simulate(strategy, params, ch.kwargs(), ch.testbed.n_arms, n_runs or ch.n_runs, ch.n_steps, ch.seed)
 
     work = sum(ch.n_runs * ch.n_steps for *_, ch in jobs)
-    if work <= BIG_RUN:
+    if work <= QUICK_WORK:
         return [one(job) for job in jobs]
-    start = time.perf_counter()
-    with st.status(f"Simulating {len(jobs)} strateg{'y' if len(jobs) == 1 else 'ies'} "
-                   f"({work:,} pulls in all)…", expanded=True) as status:
-        results = []
-        for job in jobs:
-            st.write(f"▶ {job[0]}")
-            results.append(one(job))
-        status.update(label=f"Simulated {len(jobs)} strateg{'y' if len(jobs) == 1 else 'ies'} "
-                            f"in {time.perf_counter() - start:.1f} s", state="complete", expanded=False)
-    return results
+    futures = [_full_result(job) for job in jobs]
+    if all(f.done() and f.exception() is None for f in futures):
+        return [f.result() for f in futures]
+    steps = jobs[0][3].n_steps
+    quick_runs = max(20, min(jobs[0][3].n_runs, QUICK_WORK // max(1, steps * len(jobs))))
+    preview = [one(job, quick_runs) for job in jobs]
+    _wait_for_full(futures, quick_runs, jobs[0][3].n_runs)
+    return preview
+
+
+def _wait_for_full(futures: list[Future], quick_runs: int, n_runs: int) -> None:
+    """A note that the curves are a preview, redrawn in full (whole page) once the background work is done."""
+    @st.fragment(run_every=1.0)
+    def _progress() -> None:
+        done = sum(f.done() for f in futures)
+        if done == len(futures):
+            st.rerun(scope="app")
+        st.info(f"⏳ A quick preview from {quick_runs:,} runs. The full average over {n_runs:,} runs is being "
+                f"computed in the background ({done} of {len(futures)} strategies done); the curves update by "
+                "themselves when it is ready, and the page stays usable meanwhile.")
+
+    _progress()
 
 
 # -- view 1: averages over many runs ----------------------------------------------------

@@ -20,7 +20,7 @@ st.set_page_config(
     page_title="ML Explorables",
     page_icon="🧭",
     layout="wide",
-    initial_sidebar_state="expanded",
+    initial_sidebar_state="auto",  # open on a wide screen, closed on a phone, where it would cover the page
 )
 configure_threads()
 

@@ -145,17 +145,8 @@ function drawChart(chart, theme, markers) {
   const layout = fig.layout || {};
   const traces = (fig.data || []).filter((t) => t.visible !== false);
   const width = Math.max(200, chart.box.clientWidth || 600);
-  const height = layout.height || 360;
-  const dpr = window.devicePixelRatio || 1;
   const canvas = chart.canvas;
-  canvas.style.height = `${height}px`;
-  if (canvas.width !== Math.round(width * dpr) || canvas.height !== Math.round(height * dpr)) {
-    canvas.width = Math.round(width * dpr);
-    canvas.height = Math.round(height * dpr);
-  }
   const ctx = canvas.getContext("2d");
-  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.clearRect(0, 0, width, height);
   const colours = (layout.colorway && layout.colorway.length) ? layout.colorway : theme.categorical;
   traces.forEach((t, i) => { t._colour = traceColour(t, colours[i % colours.length], theme); });
 
@@ -181,6 +172,24 @@ function drawChart(chart, theme, markers) {
   let bottom = 24 + (hasXTitle ? 20 : 0);
   if (legendRows.length && legendBelow) bottom += 6 + legendRows.length * 18;
   const left = 64;
+  // Size the canvas: the figure's height, or less for an equal-scale plot in a narrow column
+  // (a square plane 400 px wide needs no 600 px of height).
+  let height = layout.height || 360;
+  const anchored = Object.values(axes.y).find((a) => a.spec.scaleanchor && axes.x[a.spec.scaleanchor]);
+  if (anchored) {
+    const xa = axes.x[anchored.spec.scaleanchor];
+    const plotW = Math.max(40, width - left - right) * (xa.domain[1] - xa.domain[0]);
+    const ratio = (anchored.range[1] - anchored.range[0]) / (xa.range[1] - xa.range[0]) * (anchored.spec.scaleratio || 1);
+    height = Math.min(height, Math.ceil(top + bottom + plotW * ratio / (anchored.domain[1] - anchored.domain[0])) + 4);
+  }
+  const dpr = window.devicePixelRatio || 1;
+  canvas.style.height = `${height}px`;
+  if (canvas.width !== Math.round(width * dpr) || canvas.height !== Math.round(height * dpr)) {
+    canvas.width = Math.round(width * dpr);
+    canvas.height = Math.round(height * dpr);
+  }
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, width, height);
   const plot = { x: left, y: top, w: Math.max(40, width - left - right), h: Math.max(40, height - top - bottom) };
   placeAxes(axes, plot, layout);
   chart.axes = axes;

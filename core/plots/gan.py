@@ -22,7 +22,8 @@ ARROW_COLOUR = "#E66100"
 MISSED_COLOUR = "#D55E00"
 # purple (looks generated) to clear to green (looks real): pale, so the dots on top stay visible, and
 # undecided (0.5) is transparent, so an untrained D shows the page's own background in light and dark
-HEAT_SCALE = [[0.0, "#C2A5CF"], [0.5, "rgba(247, 247, 247, 0)"], [1.0, "#A6DBA0"]]
+# (each side fades out in its own hue, so the fade never turns grey on a dark page)
+HEAT_SCALE = [[0.0, "#C2A5CF"], [0.499, "rgba(194, 165, 207, 0)"], [0.501, "rgba(166, 219, 160, 0)"], [1.0, "#A6DBA0"]]
 PLANE_RANGE = [-EXTENT, EXTENT]
 LOSS_UNITS = {
     "minimax": "loss (nats)",

@@ -64,10 +64,33 @@ def as_distribution(values, name: str = "p") -> np.ndarray:
             f"{name} has a negative entry ({arr[i]:g} for outcome {i + 1}): "
             "probabilities and counts cannot be negative"
         )
-    total = arr.sum()
-    if total <= 0:
+    top = arr.max()
+    if top <= 0:
         raise ValueError(f"{name} is all zeros: at least one outcome needs a positive probability")
-    return arr / total
+    # Divide by the largest entry first: the sum of huge counts (1e308 + 1e308) would overflow to
+    # infinity and every probability would become 0; after it the sum lies between 1 and the length.
+    scaled = arr / top
+    return scaled / scaled.sum()
+
+
+def total_weight(values) -> tuple[float, int]:
+    """The sum of non-negative ``values`` as (mantissa, power of ten), without overflow.
+
+    ``sum([1e308, 1e308])`` is ``inf`` in floating point; this gives ``(2.0, 308)``.
+    Returns ``(0.0, 0)`` for all zeros.
+    """
+    arr = _to_array(values, "values")
+    top = float(arr.max()) if arr.size else 0.0
+    if top <= 0:
+        return 0.0, 0
+    power = math.floor(math.log10(top))
+    half = power // 2  # two steps: 10.0 ** power itself overflows or loses digits near the float limits
+    mantissa = top / 10.0 ** half / 10.0 ** (power - half) * float((arr / top).sum())
+    while mantissa >= 10:
+        mantissa, power = mantissa / 10, power + 1
+    while mantissa < 1:
+        mantissa, power = mantissa * 10, power - 1
+    return mantissa, power
 
 
 def _pair(p, q) -> tuple[np.ndarray, np.ndarray]:
@@ -280,7 +303,7 @@ def parse_weights(text: str, name: str = "P") -> np.ndarray:
             )
         values.append(v)
     arr = np.asarray(values, dtype=float)
-    if arr.sum() <= 0:
+    if arr.max() <= 0:  # not the sum: 1e308 + 1e308 overflows
         raise ValueError(f"{name} is all zeros: at least one outcome needs a positive weight")
     return arr
 

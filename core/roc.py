@@ -389,6 +389,84 @@ def cheapest_on_grid(c: CurveCounts, grid: np.ndarray, c_fp: float, c_fn: float)
 
 
 @dataclass(frozen=True)
+class ThresholdRange:
+    """The positions of a threshold slider: ``lo``, ``lo + step``, ..., ``hi``.
+
+    Every position is a multiple of ``step`` written exactly with ``decimals``
+    decimals, so the slider and every sentence about its value can print the
+    same digits (``text``).
+    """
+
+    lo: float
+    hi: float
+    step: float
+    decimals: int
+
+    @property
+    def format(self) -> str:
+        """printf-style format for ``st.slider``: shows every position exactly."""
+        return f"%.{self.decimals}f"
+
+    def text(self, value: float) -> str:
+        """``value`` as the slider shows it."""
+        return f"{value:.{self.decimals}f}"
+
+    def snap(self, value: float) -> float:
+        """The position nearest ``value`` (clamped into the range)."""
+        k = round((min(max(value, self.lo), self.hi) - self.lo) / self.step)
+        return round(self.lo + k * self.step, self.decimals)
+
+    def grid(self) -> np.ndarray:
+        """Every position, low to high."""
+        k = np.arange(round((self.hi - self.lo) / self.step) + 1)
+        return np.round(self.lo + k * self.step, self.decimals)
+
+
+def step_decimals(step: float) -> int:
+    """How many decimals print every multiple of ``step`` exactly (0.05 -> 2, 0.25 -> 2, 5 -> 0)."""
+    if not (math.isfinite(step) and step > 0):
+        raise ValueError(f"step must be a positive finite number; got {step!r}.")
+    decimals = max(0, -math.floor(math.log10(step) + 1e-9))
+    while round(step, decimals) != step and decimals < 15:  # a step like 0.25 needs one more decimal
+        decimals += 1
+    return decimals
+
+
+def nice_step(span: float, positions: int = 200) -> float:
+    """The smallest of 1, 2 and 5 times a power of ten that covers ``span`` in at most ``positions`` steps."""
+    if not (math.isfinite(span) and span > 0):
+        raise ValueError(f"span must be a positive finite number; got {span!r}.")
+    raw = span / positions
+    power = 10.0 ** math.floor(math.log10(raw))
+    for m in (1, 2, 5, 10):
+        if m * power >= raw * (1 - 1e-12):
+            return float(f"{m * power:.12g}")
+    raise AssertionError("unreachable")
+
+
+def threshold_range(s_min: float, s_max: float, step: float | None = None, positions: int = 200) -> ThresholdRange:
+    """Slider positions that span the scores ``s_min`` .. ``s_max`` and no more.
+
+    ``lo`` is the largest multiple of ``step`` at or below the lowest score
+    (there every case is called positive); ``hi`` is the first multiple above
+    the highest score (there none is). Without ``step``, a step of 1, 2 or 5
+    times a power of ten gives at most about ``positions`` positions.
+    """
+    if not (math.isfinite(s_min) and math.isfinite(s_max)) or s_min > s_max:
+        raise ValueError(f"Need finite scores with s_min <= s_max; got {s_min!r}, {s_max!r}.")
+    if step is None:
+        step = nice_step(s_max - s_min if s_max > s_min else 1.0, positions)  # one distinct score: span 1
+    decimals = step_decimals(step)
+    lo = round(math.floor(s_min / step + 1e-9) * step, decimals)
+    hi = round((math.floor(s_max / step + 1e-9) + 1) * step, decimals)
+    if lo > s_min:  # float noise at a multiple of step
+        lo = round(lo - step, decimals)
+    if hi <= s_max:
+        hi = round(hi + step, decimals)
+    return ThresholdRange(lo=lo, hi=hi, step=step, decimals=decimals)
+
+
+@dataclass(frozen=True)
 class ScoreAnalysis:
     """Curves, areas and class histograms of one set of scores."""
 
@@ -491,8 +569,15 @@ def bootstrap_auc_ap(y_true, y_score, n_boot: int = 1000, *, level: float = 0.95
                      max_chunk: int = 2_000_000) -> BootstrapCI:
     """Stratified bootstrap: each resample redraws the positives among the
     positives and the negatives among the negatives (with replacement), so the
-    class sizes stay fixed and no resample loses a class. Vectorised in chunks
-    of at most ``max_chunk`` drawn indices; reproducible from ``seed``.
+    class sizes stay fixed and no resample loses a class.
+
+    Reproducible from ``seed`` alone: one generator,
+    ``numpy.random.default_rng(seed)``, draws resample 0's positives (P
+    indices into the positives, in data order), then its negatives (N indices
+    into the negatives), then resample 1's, and so on. The draws are the same
+    whatever ``max_chunk`` is (it only bounds how many drawn indices are
+    reduced to counts at once, to cap memory), and the first k resamples of
+    ``n_boot`` are those of any larger ``n_boot``.
     """
     y, s = check_binary(y_true, y_score)
     if n_boot < 1:
@@ -507,8 +592,11 @@ def bootstrap_auc_ap(y_true, y_score, n_boot: int = 1000, *, level: float = 0.95
     aucs, aps = [], []
     for start in range(0, n_boot, per_chunk):
         b = min(per_chunk, n_boot - start)
-        pos_idx = rng.integers(0, n_pos, (b, n_pos), dtype=np.int32)
-        neg_idx = rng.integers(0, n_neg, (b, n_neg), dtype=np.int32)
+        pos_idx = np.empty((b, n_pos), dtype=np.int32)
+        neg_idx = np.empty((b, n_neg), dtype=np.int32)
+        for row in range(b):  # resample by resample, so chunking never changes the stream
+            pos_idx[row] = rng.integers(0, n_pos, n_pos, dtype=np.int32)
+            neg_idx[row] = rng.integers(0, n_neg, n_neg, dtype=np.int32)
         a, p = _replicates(pos_groups, neg_groups, g, pos_idx, neg_idx)
         aucs.append(a)
         aps.append(p)

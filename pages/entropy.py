@@ -9,7 +9,7 @@ cross-entropy, label smoothing, the confidence penalty or distillation.
 import streamlit as st
 
 from ui.entropy_lab_views import loss_lab_section
-from ui.entropy_views import distributions_section, kl_fit_section, unit_picker
+from ui.entropy_views import TABS, distributions_section, kl_fit_section, opening_tab, unit_picker
 from ui.shell import run_inside_app
 
 run_inside_app()
@@ -21,9 +21,7 @@ st.markdown(
 )
 unit = unit_picker()
 
-part_a, part_fit, part_b = st.tabs(
-    ["🎲 A · Entropy, cross-entropy, KL", "⛰️ A · Forward vs reverse KL", "🧪 B · Loss lab (live training)"]
-)
+part_a, part_fit, part_b = st.tabs(TABS, default=opening_tab())  # a link to lab settings opens the lab
 with part_a:
     distributions_section(unit)
 with part_fit:

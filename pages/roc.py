@@ -3,10 +3,8 @@
 import streamlit as st
 
 from core import roc
-from core.plots import roc as plots
 from ui import roc_views as views
 from ui.shell import run_inside_app
-from ui.url_state import UrlState
 
 run_inside_app()
 st.title("📈 ROC curves, AUC and precision-recall")
@@ -18,7 +16,8 @@ st.markdown(
     "story the ROC curve hides."
 )
 
-url = UrlState("roc")
+url = views.PageUrlState("roc")
+views.begin_run()
 SOURCES = {"synthetic": "🎲 Synthetic scores", "models": "🧠 Trained classifiers", "csv": "📄 Your own CSV"}
 
 st.header("1 · Where the scores come from")
@@ -43,29 +42,19 @@ with c_fn:
     cost_fn = url.select_slider("Cost of one false negative", "cfn", views.COSTS, 5,
                                 help="A miss: a positive case called negative.")
 
-analysis = scores.analysis
-counts = analysis.counts
+counts = scores.analysis.counts
 point = counts.confusion_at(threshold)
 choice = roc.cost_optimal(counts, cost_fp, cost_fn)
-
-left, right = st.columns([3, 2])
-with left:
-    share = not url.toggle("Bar heights as counts (off: share of each class)", "counts", False)
-    left.plotly_chart(plots.score_histogram_figure(analysis.edges, analysis.hist_neg, analysis.hist_pos, threshold,
-                                                   share=share, cost_threshold=choice.threshold), key="roc:fig:hist")
-with right:
-    st.plotly_chart(plots.confusion_figure(point.tp, point.fp, point.fn, point.tn), key="roc:fig:confusion")
-    st.caption(f"{point.tp + point.fp:,} of {point.n:,} cases called positive at threshold {threshold:.4g}. "
-               f"P = {point.n_pos:,} actual positives, N = {point.n_neg:,} actual negatives.")
-views.metrics_grid(point)
+views.threshold_charts(url, scores, threshold, point, choice)
 if point.tp + point.fp == 0:
     st.info("No case scores at or above this threshold, so nothing is called positive: precision is undefined "
             "(0 / 0) and the point sits at (0, 0) on the ROC curve.", icon="ℹ️")
+views.confusion_and_metrics(point, threshold, scores.range)
 
-st.header("3 · Every threshold at once: ROC and precision-recall")
+st.header("3 · How sure are the areas? Bootstrap intervals")
 with st.columns([2, 3])[0]:
     n_boot = url.select_slider("Bootstrap resamples for the intervals", "boot", [200, 500, 1000, 2000], 500)
-views.curves_section(scores, point, choice, n_boot)
+views.intervals_section(scores, n_boot)
 
 st.header("4 · What do mistakes cost?")
 views.cost_section(scores, threshold, choice, point)

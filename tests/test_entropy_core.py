@@ -571,3 +571,35 @@ def test_fit_and_lab_figures_are_labelled(small_teacher):
     nats = loss_curves_figure(snap, "nats").data[1].y
     np.testing.assert_allclose(np.asarray(bits) * math.log(2), nats, rtol=1e-12)
     assert confidence_figure(snap, "bits").layout.yaxis2.title.text == "ECE (% points)"
+
+
+@pytest.mark.parametrize("huge", [1e308, 1.7e308, 1e300])
+def test_huge_counts_normalise_without_overflow(huge):
+    """The sum of huge counts overflows to infinity: dividing by it turned P into zeros and
+    entropy([1e308, 1e308]) into 0 bits instead of 1. Scaled down by hand, SciPy agrees."""
+    assert entropy([huge, huge]) == pytest.approx(1.0, abs=1e-12)
+    weights = [huge, huge / 2, huge / 4, 1.0]
+    by_hand = [1.0, 0.5, 0.25, 1.0 / huge]
+    probs = info.as_distribution(weights)
+    assert probs.sum() == pytest.approx(1.0, abs=1e-12) and np.isfinite(probs).all()
+    np.testing.assert_allclose(probs, np.asarray(by_hand) / math.fsum(by_hand), rtol=1e-12)
+    assert entropy(weights) == pytest.approx(scipy.stats.entropy(by_hand, base=2), abs=1e-12)
+    q = [1.0, 2.0, 3.0, 4.0]
+    assert kl_divergence(weights, q) == pytest.approx(scipy.stats.entropy(by_hand, q, base=2), abs=1e-12)
+    assert cross_entropy(weights, q) == pytest.approx(
+        scipy.stats.entropy(by_hand, base=2) + scipy.stats.entropy(by_hand, q, base=2), abs=1e-12)
+    assert js_divergence(weights, q) == pytest.approx(jensenshannon(by_hand, q, base=2) ** 2, abs=1e-12)
+    parsed = parse_weights(f"{huge!r}, {huge!r}, 1")  # what a learner can type
+    assert entropy(parsed) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_total_weight_gives_sums_beyond_the_float_range():
+    from decimal import Decimal
+
+    for values in ([1e308, 1e308, 1.0], [2.0, 3.0, 4.0], [0.2, 0.3, 0.5], [1.5e307] * 10, [5e-324, 5e-324]):
+        mantissa, power = info.total_weight(values)
+        exact = sum(Decimal(v) for v in values)  # exact decimal arithmetic: no overflow
+        assert 1 <= mantissa < 10
+        assert float(Decimal(mantissa) * Decimal(10) ** power / exact) == pytest.approx(1.0, abs=1e-12), values
+    assert info.total_weight([0.0, 0.0]) == (0.0, 0)
+

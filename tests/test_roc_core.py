@@ -266,11 +266,17 @@ def test_bootstrap_replicates_match_sklearn_on_the_explicit_resamples():
 def test_bootstrap_is_seeded_and_sane():
     y, s = synthetic_scores(SyntheticConfig(n=400, prevalence=0.2))
     a = roc.bootstrap_auc_ap(y, s, 300, seed=4)
-    b = roc.bootstrap_auc_ap(y, s, 300, seed=4, max_chunk=5_000)  # other chunking: same point estimates
     c = roc.bootstrap_auc_ap(y, s, 300, seed=5)
     assert np.array_equal(a.auc_reps, roc.bootstrap_auc_ap(y, s, 300, seed=4).auc_reps)
     assert not np.array_equal(a.auc_reps, c.auc_reps)
-    assert a.auc == b.auc == pytest.approx(skm.roc_auc_score(y, s))
+    # chunking only bounds memory: any max_chunk gives the same resamples, so the same intervals
+    for max_chunk in (1, 5_000, 40_000, 10**9):
+        b = roc.bootstrap_auc_ap(y, s, 300, seed=4, max_chunk=max_chunk)
+        assert np.array_equal(b.auc_reps, a.auc_reps) and np.array_equal(b.ap_reps, a.ap_reps), max_chunk
+        assert (b.auc_low, b.auc_high, b.ap_low, b.ap_high) == (a.auc_low, a.auc_high, a.ap_low, a.ap_high)
+    # the first k resamples do not depend on how many follow
+    assert np.array_equal(roc.bootstrap_auc_ap(y, s, 120, seed=4).auc_reps, a.auc_reps[:120])
+    assert a.auc == pytest.approx(skm.roc_auc_score(y, s))
     assert a.ap == pytest.approx(skm.average_precision_score(y, s))
     assert a.auc_low < a.auc < a.auc_high and a.ap_low < a.ap < a.ap_high
     assert (a.auc_low, a.auc_high) == pytest.approx(tuple(np.quantile(a.auc_reps, [0.025, 0.975])))
@@ -281,6 +287,47 @@ def test_bootstrap_is_seeded_and_sane():
     se = math.sqrt((auc_value * (1 - auc_value) + (n1 - 1) * (q1 - auc_value**2) + (n0 - 1) * (q2 - auc_value**2))
                    / (n1 * n0))
     assert np.std(a.auc_reps) == pytest.approx(se, rel=0.25)
+
+
+def test_bootstrap_interval_matches_an_independent_computation():
+    """The interval, rebuilt from the resampling scheme the docstring states: the same
+    generator draws each resample's positives, then its negatives; scikit-learn scores
+    each resample; NumPy's percentile takes the middle 95 %."""
+    y, s = synthetic_scores(SyntheticConfig(n=300, prevalence=0.25, seed=2))
+    s = np.round(s, 1)  # ties, so the AUC's half wins and AP's tied steps are exercised too
+    ci = roc.bootstrap_auc_ap(y, s, 400, seed=11, max_chunk=3_000)
+    pos, neg = s[y == 1], s[y == 0]
+    rng = np.random.default_rng(11)
+    aucs, aps = [], []
+    labels = np.concatenate((np.ones(len(pos)), np.zeros(len(neg))))
+    for _ in range(400):
+        p_idx = rng.integers(0, len(pos), len(pos), dtype=np.int32)
+        n_idx = rng.integers(0, len(neg), len(neg), dtype=np.int32)
+        scores = np.concatenate((pos[p_idx], neg[n_idx]))
+        aucs.append(skm.roc_auc_score(labels, scores))
+        aps.append(skm.average_precision_score(labels, scores))
+    np.testing.assert_allclose(ci.auc_reps, aucs, atol=1e-12)
+    np.testing.assert_allclose(ci.ap_reps, aps, atol=1e-12)
+    assert (ci.auc_low, ci.auc_high) == pytest.approx(tuple(np.percentile(aucs, [2.5, 97.5])), abs=1e-12)
+    assert (ci.ap_low, ci.ap_high) == pytest.approx(tuple(np.percentile(aps, [2.5, 97.5])), abs=1e-12)
+
+
+def test_bootstrap_interval_agrees_with_scipy_bootstrap():
+    """SciPy's own stratified percentile bootstrap (two independent samples, its own random
+    draws, AUC from the Mann-Whitney U statistic) lands on the same interval within the
+    Monte Carlo error of 2,000 resamples (about 0.002 per end here)."""
+    y, s = synthetic_scores(SyntheticConfig(n=500, prevalence=0.3, seed=8))
+    ours = roc.bootstrap_auc_ap(y, s, 2000, seed=1)
+    pos, neg = s[y == 1], s[y == 0]
+
+    def auc(p, n, axis=-1):
+        return stats.mannwhitneyu(p, n, axis=axis).statistic / (p.shape[axis] * n.shape[axis])
+
+    ref = stats.bootstrap((pos, neg), auc, n_resamples=2000, method="percentile", paired=False, vectorized=True,
+                          confidence_level=0.95, rng=np.random.default_rng(99))
+    assert ours.auc_low == pytest.approx(ref.confidence_interval.low, abs=0.008)
+    assert ours.auc_high == pytest.approx(ref.confidence_interval.high, abs=0.008)
+    assert np.std(ours.auc_reps) == pytest.approx(ref.standard_error, rel=0.1)
 
 
 def test_bootstrap_interval_covers_the_population_auc():
@@ -489,8 +536,85 @@ def test_figures_have_titles_units_and_expected_traces():
     assert len(figs[0].layout.shapes) == 2 and figs[0].layout.shapes[0].x0 == 0.3
     share = plots.score_histogram_figure(a.edges, a.hist_neg, a.hist_pos, 0.3, share=True)
     assert sum(share.data[1].y) == pytest.approx(100.0)
-    heat = figs[1].data[0]
-    assert heat.z[0][0] == pytest.approx(5 / 6) and heat.z[1][0] == pytest.approx(2 / 11)
+    texts = [a.text for a in figs[1].layout.annotations]
+    assert texts == ["TP", "<b>5</b>", "TPR 83.3 %", "FN", "<b>1</b>", "FNR 16.7 %",
+                     "FP", "<b>2</b>", "FPR 18.2 %", "TN", "<b>9</b>", "TNR 81.8 %"]
+
+
+def _rgb(colour: str) -> tuple[float, ...]:
+    return tuple(int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5))
+
+
+def _wcag_contrast(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio, written out here independently of core.plots.roc."""
+    def lum(c):
+        lin = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in _rgb(c)]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    hi, lo = sorted((lum(a), lum(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+@pytest.mark.parametrize(("tp", "fp", "fn", "tn"), [(139, 270, 61, 1530), (0, 0, 200, 1800), (200, 1800, 0, 0),
+                                                    (5, 2, 1, 9), (19_999, 1, 1, 19_999), (1, 0, 0, 1)])
+def test_confusion_matrix_is_readable_on_any_theme(tp, fp, fn, tn):
+    """Opaque tiles (the theme's background never shows through), counts and rates on separate
+    lines, and every line of text at WCAG AA contrast (4.5:1) with its own tile."""
+    fig = plots.confusion_figure(tp, fp, fn, tn)
+    tiles = list(fig.layout.shapes)
+    assert len(tiles) == 4
+    for tile in tiles:
+        assert len(tile.fillcolor) == 7 and tile.fillcolor.startswith("#")  # #rrggbb: no transparency
+        assert tile.x1 - tile.x0 > 0.9 and tile.y1 - tile.y0 > 0.9  # tiles fill the plot, a thin gap apart
+    notes = list(fig.layout.annotations)
+    assert len(notes) == 12
+    for k, tile in enumerate(tiles):
+        name, count, rate = notes[3 * k: 3 * k + 3]
+        assert name.y < count.y < rate.y and count.font.size > rate.font.size  # apart, count largest
+        for note in (name, count, rate):
+            assert tile.x0 < note.x < tile.x1 and tile.y0 < note.y < tile.y1
+            assert _wcag_contrast(note.font.color, tile.fillcolor) >= 4.5, (note.text, note.font.color, tile.fillcolor)
+    assert fig.layout.height >= 360
+
+
+def test_confusion_tiles_keep_their_contrast_at_every_rate():
+    for k in range(101):  # every rate from 0 % to 100 %, right calls and errors
+        fig = plots.confusion_figure(k, 100 - k, 100 - k, k)
+        assert len(fig.layout.shapes) == 4 and len(fig.layout.annotations) == 12
+        for j, tile in enumerate(fig.layout.shapes):
+            for note in list(fig.layout.annotations)[3 * j: 3 * j + 3]:
+                assert _wcag_contrast(note.font.color, tile.fillcolor) >= 4.5, (k, note.text, tile.fillcolor)
+
+
+@pytest.mark.parametrize(("lo", "hi", "step"), [(-3.23, 4.44, 0.05), (0.1305, 1.03, None), (5.0, 5.0, None),
+                                                (-1e6, 3e6, None), (1e-5, 3e-5, None), (0.0, 1.0, 0.01)])
+def test_threshold_range_spans_the_scores_and_prints_exactly(lo, hi, step):
+    r = roc.threshold_range(lo, hi, step)
+    assert r.lo <= lo < r.lo + r.step and hi < r.hi <= hi + r.step + 1e-12  # everything positive ... nothing
+    grid = r.grid()
+    assert grid[0] == r.lo and grid[-1] == r.hi and len(grid) <= 203
+    np.testing.assert_allclose(np.diff(grid), r.step, rtol=1e-9)
+    for v in grid:
+        assert float(r.text(v)) == v and r.format % v == r.text(v)  # the slider prints the value itself
+    if step is None:
+        mantissa = r.step / 10 ** math.floor(math.log10(r.step))
+        assert round(mantissa, 9) in (1, 2, 5)
+    assert r.snap(lo - 100 * r.step) == r.lo and r.snap(hi + 100 * r.step) == r.hi and r.snap(grid[len(grid) // 2]) == grid[len(grid) // 2]
+
+
+def test_cost_line_is_exact_at_every_requested_threshold_even_when_thinned():
+    rng = np.random.default_rng(12)
+    y = (rng.random(30_000) < 0.2).astype(int)
+    s = rng.standard_normal(30_000) + 1.3 * y
+    c = roc.curve_counts(y, s)
+    per_case = (1.0 * c.fp + 4.0 * c.fn) / len(y)
+    r = roc.threshold_range(float(s.min()), float(s.max()), 0.05)
+    x, v = plots.cost_steps(c.thresholds, per_case, (r.lo, r.hi), exact_at=r.grid(), max_points=800)
+    assert len(x) <= 800 + len(r.grid()) and x[0] == r.lo and x[-1] == r.hi
+    for t in r.grid():
+        drawn = v[min(int(np.searchsorted(x, t, side="left")), len(v) - 1)]  # a vh line at t
+        called = s >= t
+        truth = (np.count_nonzero(called & (y == 0)) + 4.0 * np.count_nonzero(~called & (y == 1))) / len(y)
+        assert drawn == pytest.approx(truth), t
 
 
 def test_simplified_curves_keep_the_picture():

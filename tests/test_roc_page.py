@@ -4,6 +4,7 @@ the cost button, the live MLP, and widget fuzzing."""
 
 from __future__ import annotations
 
+import base64
 import json
 
 import numpy as np
@@ -32,6 +33,13 @@ def chart(at, title_part: str) -> dict:
 
 def trace(spec: dict, name: str) -> dict:
     return next(t for t in spec["data"] if t.get("name") == name)
+
+
+def arr(value) -> np.ndarray:
+    """A Plotly JSON array: a list, or {"dtype", "bdata"} (base64 of the raw array)."""
+    if isinstance(value, dict):
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return np.asarray(value)
 
 
 def f3(x: float) -> str:
@@ -72,13 +80,14 @@ def test_threshold_slider_moves_metrics_and_points():
     y, s = synthetic_scores(SyntheticConfig())
     pred = (s >= 2.5).astype(int)
     roc_point = trace(chart(at, "ROC: every"), "current threshold")
-    pr_point = trace(chart(at, "Precision-recall: the same"), "current threshold")
+    pr_point = trace(chart(at, "Precision-recall (AP"), "current threshold")
     assert roc_point["y"][0] == pytest.approx(skm.recall_score(y, pred))
     assert pr_point["y"][0] == pytest.approx(skm.precision_score(y, pred))
     hist = chart(at, "Scores by class")
     assert hist["layout"]["shapes"][0]["x0"] == 2.5
-    # nothing called positive: precision undefined, explained with st.info (not an error)
-    at.slider(key="roc:t").set_value(10.0).run()
+    # nothing called positive at the slider's top: precision undefined, explained with st.info (not an error)
+    assert at.slider(key="roc:t").max > s.max()
+    at.slider(key="roc:t").set_value(at.slider(key="roc:t").max).run()
     assert shown(at)["Precision"] == "undefined" and not problems(at)
     assert any("precision is undefined" in i.value for i in at.info)
 
@@ -108,8 +117,9 @@ def test_cost_button_moves_the_threshold_to_the_cheapest_point():
     choice = roc.cost_optimal(roc.curve_counts(y, s), 1, 20)
     at.button(key="roc:use_cost").click().run()
     assert not problems(at)
-    t = at.slider(key="roc:t").value
-    grid = np.round(np.arange(-4.0, 10.0 + 1e-9, 0.05), 10)  # the slider's positions
+    slider = at.slider(key="roc:t")
+    t = slider.value
+    grid = np.round(np.arange(slider.min, slider.max + 1e-9, slider.proto.step), 10)  # the slider's positions
     costs = []
     for g in grid:
         (_, fp), (fn, _) = skm.confusion_matrix(y, (s >= g).astype(int), labels=[0, 1])
@@ -217,3 +227,152 @@ def test_big_upload_gets_fewer_resamples_and_says_so():
     assert not problems(at), problems(at)
     assert any("use 800 resamples instead of 2,000" in c.value for c in at.caption)
     assert shown(at)["AUC (area under ROC)"] == f3(skm.roc_auc_score(y, s))
+
+
+# -- a widget always shows the value the page uses -----------------------------------------
+
+
+def _all_widgets(at) -> list:
+    return [w for kind in ("slider", "select_slider", "number_input", "toggle", "radio") for w in getattr(at, kind)]
+
+
+def _browser_shows(w):
+    """What the browser draws for ``w``, from what the server sent: the value sent with
+    it (``set_value``), else the widget's own default (a slider's minimum, the first
+    option). Valid for a widget the browser draws afresh: one missing from the run before."""
+    p = w.proto
+    kind = type(w).__name__
+    if kind == "Slider":
+        return (list(p.value) if p.set_value else list(p.default))[0]
+    if kind == "SelectSlider":
+        return p.raw_value[0] if p.set_value else p.options[int(p.default[0])]
+    if kind == "Radio":
+        return p.raw_value if p.set_value else p.options[p.default]
+    return p.value if p.set_value else p.default  # number input, toggle
+
+
+def _page_uses(w):
+    kind = type(w).__name__
+    if kind == "SelectSlider":
+        return str(w.value)
+    if kind == "Radio":
+        return w.proto.options[w.index]
+    return w.value
+
+
+def assert_widgets_truthful(at, before: set[str]) -> set[str]:
+    """Every widget the browser draws afresh (absent from the last run) must show the value
+    the page computes with; returns the ids on screen now, for the next check."""
+    lies = [f"{w.key}: shows {_browser_shows(w)!r}, page uses {_page_uses(w)!r}"
+            for w in _all_widgets(at) if w.id not in before and _browser_shows(w) != _page_uses(w)]
+    assert not lies, lies
+    return {w.id for w in _all_widgets(at)}
+
+
+def test_sliders_show_their_values_after_a_trip_to_the_csv_source():
+    """Synthetic -> "Your own CSV" (no file yet) -> Synthetic: the sliders come back showing
+    the values the results use (they showed their minimum)."""
+    link = {"sep": "2.5", "spread": "1.5", "prev": "20", "n": "5000", "seed": "7", "t": "1.5", "cfp": "2",
+            "cfn": "20", "boot": "200", "counts": "1"}
+    at = open_page(PAGE, link)
+    on_screen = assert_widgets_truthful(at, set())
+    at.radio(key="roc:src").set_value("csv").run()
+    on_screen = assert_widgets_truthful(at, on_screen)
+    at.radio(key="roc:src").set_value("synthetic").run()
+    assert not problems(at), problems(at)
+    assert at.slider(key="roc:sep").value == 2.5 and at.select_slider(key="roc:cfn").value == 20
+    assert_widgets_truthful(at, on_screen)
+    # the results use those values: the numbers are the ones of that link's scores
+    y, s = synthetic_scores(SyntheticConfig(separation=2.5, spread=1.5, prevalence=0.2, n=5000, seed=7))
+    assert shown(at)["TPR = recall"] == f3(skm.recall_score(y, (s >= 1.5).astype(int)))
+
+
+def test_cost_sliders_show_the_costs_the_text_uses_once_a_csv_is_loaded():
+    at = open_page(PAGE, {"boot": "1000"})
+    on_screen = assert_widgets_truthful(at, set())
+    at.radio(key="roc:src").set_value("csv").run()
+    on_screen = assert_widgets_truthful(at, on_screen)
+    at.file_uploader(key="roc:upload").set_value(("mine.csv", GOOD, "text/csv")).run()
+    assert not problems(at), problems(at)
+    assert_widgets_truthful(at, on_screen)
+    assert _browser_shows(at.select_slider(key="roc:cfp")) == "1" and _browser_shows(at.select_slider(key="roc:cfn")) == "5"
+    assert _browser_shows(at.select_slider(key="roc:boot")) == "1000"
+    text = next(m for m in at.markdown.values if "the cheapest rule" in m)
+    assert "costing **1** and a false negative **5**" in text
+
+
+# -- the threshold slider spans the scores; charts keep their axes -----------------------------
+
+
+def _cost_on_line(x: list[float], y: list[float], t: float) -> float:
+    """The value a ``line_shape="vh"`` step line (x increasing) draws at ``t``."""
+    j = int(np.searchsorted(np.asarray(x), t, side="left"))
+    return y[min(j, len(y) - 1)]
+
+
+@pytest.mark.parametrize("link", [{}, {"sep": "0", "n": "200", "seed": "5"}, {"sep": "4", "spread": "2", "n": "20000"}])
+def test_threshold_slider_spans_the_scores_and_charts_keep_their_axes(link):
+    at = open_page(PAGE, {**link, "boot": "200"})
+    assert not problems(at), problems(at)
+    cfg = {"sep": "separation", "spread": "spread", "n": "n", "seed": "seed"}
+    y, s = synthetic_scores(SyntheticConfig(**{cfg[k]: (int(v) if k in ("n", "seed") else float(v))
+                                               for k, v in link.items()}))
+    slider = at.slider(key="roc:t")
+    lo, hi, step = slider.min, slider.max, slider.proto.step
+    # from the lowest score (everything called positive) to just above the highest (nothing is)
+    assert lo <= s.min() < lo + step and hi - step <= s.max() < hi, (lo, hi, s.min(), s.max())
+    ranges = []
+    for t in (lo, slider.value, hi):
+        at.slider(key="roc:t").set_value(t).run()
+        assert not problems(at), problems(at)
+        hist, cost = chart(at, "Scores by class"), chart(at, "Average cost per case")
+        ranges.append((tuple(hist["layout"]["xaxis"]["range"]), tuple(cost["layout"]["xaxis"]["range"])))
+    assert ranges[0] == ranges[1] == ranges[2] == ((lo, hi), (lo, hi))  # no rescaling as the threshold moves
+    # the cost curve covers every slider position and draws the cost of each one (brute force with sklearn)
+    line = cost["data"][0]
+    x, c = arr(line["x"]).astype(float).tolist(), arr(line["y"]).astype(float).tolist()
+    assert line["line"]["shape"] == "vh" and x[0] <= lo and x[-1] >= hi
+    for t in np.round(np.arange(lo, hi + step / 2, step), 10).tolist():  # every position, by brute force
+        called = s >= t
+        fp, fn = np.count_nonzero(called & (y == 0)), np.count_nonzero(~called & (y == 1))
+        assert _cost_on_line(x, c, t) == pytest.approx((1 * fp + 5 * fn) / len(y)), t
+
+
+def test_threshold_reads_the_same_on_the_slider_and_in_the_text():
+    """An upload whose scores need a fine step: the slider showed 0.49 where the text said 0.4949."""
+    rng = np.random.default_rng(3)
+    y = (rng.random(400) < 0.4).astype(int)
+    s = np.round(0.13 + 0.7 * rng.random(400) + 0.2 * y, 4)  # about 0.13 to 1.03
+    raw = ("label,score\n" + "".join(f"{a},{b}\n" for a, b in zip(y, s, strict=True))).encode()
+    at = open_page(PAGE, {"src": "csv", "boot": "200"})
+    at.file_uploader(key="roc:upload").set_value(("fine.csv", raw, "text/csv")).run()
+    assert not problems(at), problems(at)
+    slider = at.slider[0]
+    for k in (0, 37, 101, 160):
+        t = float(np.round(slider.min + k * slider.proto.step, 10))
+        at.slider[0].set_value(t).run()
+        slider = at.slider[0]
+        on_slider = slider.proto.format % slider.value
+        assert float(on_slider) == slider.value  # the slider prints its value exactly
+        caption = next(c.value for c in at.caption if "cases called positive at threshold" in c.value)
+        assert f"at threshold {on_slider}." in caption
+        assert chart(at, "Scores by class")["layout"]["annotations"][0]["text"] == f" threshold {on_slider}"
+        cost_text = next(m for m in at.markdown.values if "the cheapest rule" in m)
+        assert f"The current threshold, {on_slider}, costs" in cost_text
+        # and the numbers are those of that threshold
+        assert shown(at)["TPR = recall"] == f3(skm.recall_score(y, (s >= slider.value).astype(int)))
+
+
+def test_threshold_charts_sit_under_the_slider_and_the_confusion_matrix_is_exact():
+    at = open_page(PAGE)
+    y, s = synthetic_scores(SyntheticConfig())
+    keys = [el.proto.id.split("-", 2)[-1] if el.proto.id else "" for el in at.get("plotly_chart")]
+    order = [k for k in keys if k in ("roc:fig:hist", "roc:fig:roc", "roc:fig:pr", "roc:fig:confusion")]
+    assert order[:3] == ["roc:fig:hist", "roc:fig:roc", "roc:fig:pr"], keys  # the row under the slider
+    confusion = chart(at, "Confusion matrix")
+    (tn, fp), (fn, tp) = skm.confusion_matrix(y, (s >= 1.0).astype(int))
+    texts = [a["text"] for a in confusion["layout"]["annotations"]]
+    for name, count, rate_name, rate in (("TP", tp, "TPR", tp / (tp + fn)), ("FN", fn, "FNR", fn / (tp + fn)),
+                                         ("FP", fp, "FPR", fp / (fp + tn)), ("TN", tn, "TNR", tn / (fp + tn))):
+        i = texts.index(name)
+        assert texts[i + 1] == f"<b>{count:,}</b>" and texts[i + 2] == f"{rate_name} {100 * rate:.1f} %"

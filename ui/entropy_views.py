@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.info import MAX_OUTCOMES, Comparison, compare, parse_pair, sharpen
+from core.info import MAX_OUTCOMES, Comparison, as_distribution, compare, parse_pair, sharpen, total_weight
 from core.info_fit import MAX_GAP, KLFitConfig, KLFitTrainer, moment_match
 from core.plots.info import (
     binary_entropy_figure,
@@ -79,6 +79,26 @@ PRESETS: dict[str, Preset] = {
 }
 Q_TEMPERATURES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0, 8.0)
 
+TAB_A = "🎲 A · Entropy, cross-entropy, KL"
+TAB_FIT = "⛰️ A · Forward vs reverse KL"
+TAB_LAB = "🧪 B · Loss lab (live training)"
+TABS = (TAB_A, TAB_FIT, TAB_LAB)
+# The link parameters each later tab binds (ui/entropy_lab_views.py for the lab; a test checks
+# these lists against the widgets each tab draws). A link carrying any of them opens that tab.
+LAB_PARAMS = frozenset({"loss", "eps", "beta", "alpha", "T", "hidden", "ntrain", "epochs", "lr", "seed", "img"})
+FIT_PARAMS = frozenset({"gap", "mu0"})
+
+
+def opening_tab() -> str:
+    """The tab to open: the loss lab's when the link carries lab settings, else the fit's when
+    it carries fit settings, else the first. Decided once per session, at the first visit,
+    so the open tab never changes under a learner who edits settings."""
+    key = f"{TOPIC}:opening_tab"
+    if key not in st.session_state:
+        params = set(st.query_params)
+        st.session_state[key] = TAB_LAB if params & LAB_PARAMS else TAB_FIT if params & FIT_PARAMS else TAB_A
+    return st.session_state[key]
+
 
 def unit_picker() -> str:
     """The bits / nats choice every section of the page uses."""
@@ -109,12 +129,20 @@ def _outcome_labels(preset: Preset, n: int) -> list[str]:
     return list(LETTERS[:n])
 
 
+def _sum_text(mantissa: float, power: int) -> str:
+    """A sum from ``total_weight``; past the float range (1e308 + 1e308) as mantissa and exponent."""
+    if abs(power) < 300:
+        return f"{mantissa * 10.0 ** power:g}"
+    return f"{mantissa:.6g}e{power:+d}"
+
+
 def _normalisation_note(name: str, weights: np.ndarray) -> str | None:
-    total = float(weights.sum())
-    if abs(total - 1.0) <= 1e-9:
+    mantissa, power = total_weight(weights)  # the plain sum can overflow to infinity
+    if abs(power) < 300 and abs(mantissa * 10.0 ** power - 1.0) <= 1e-9:
         return None
-    probs = ", ".join(f"{v:.3g}" for v in weights / total)
-    return f"{name} sums to {total:g}, so each entry is divided by {total:g}: {name} = ({probs})."
+    total = _sum_text(mantissa, power)
+    probs = ", ".join(f"{v:.3g}" for v in as_distribution(weights, name))
+    return f"{name} sums to {total}, so each entry is divided by {total}: {name} = ({probs})."
 
 
 def _infinity_notes(cmp: Comparison, labels: list[str]) -> list[str]:

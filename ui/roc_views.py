@@ -34,6 +34,7 @@ MODEL_NAMES = {**SKLEARN_MODELS, "mlp": "MLP (torch, trained live)"}
 COSTS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]
 BOOT_BUDGET = 20_000_000  # resamples x cases drawn for one set of intervals
 WORKED = ([1, 1, 0, 1, 0, 1, 0, 0], [0.9, 0.8, 0.8, 0.6, 0.5, 0.5, 0.5, 0.2])
+SYNTHETIC_STEP, SYNTHETIC_THRESHOLD = 0.05, 1.0  # the synthetic threshold slider: its step and default
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,55 @@ class Scores:
     url_bound: bool = True
     population: dict | None = None  # synthetic only: the model's own curves
     population_auc: float | None = None
+
+    @property
+    def range(self) -> roc.ThresholdRange:
+        """The threshold slider's positions, and how it prints them."""
+        _, lo, hi, _, step = self.slider
+        return roc.ThresholdRange(lo, hi, step, roc.step_decimals(step))
+
+    @property
+    def threshold_key(self) -> str:
+        """The session key of this source's threshold slider."""
+        return f"roc:{self.slider[0]}"
+
+
+# -- widgets that come back show the value the page uses ---------------------------
+
+_RUN, _SEEN = "roc:_run", "roc:_seen"
+
+
+def begin_run() -> None:
+    """Count this run of the page; the first call of every run (see ``resend_if_remounted``)."""
+    st.session_state[_RUN] = st.session_state.get(_RUN, 0) + 1
+    st.session_state.setdefault(_SEEN, {})
+
+
+def resend_if_remounted(key: str) -> None:
+    """Send a widget's value along with it when the widget was missing from the last run.
+
+    The ROC page draws different widgets for each source, and nothing after
+    the source while no CSV is loaded. A widget missing from a run keeps its
+    value in ``st.session_state``, but the browser forgets it: drawn again
+    without a value, it shows its own default (a slider's minimum) while the
+    page computes with the kept value. Assigning the key before the widget
+    is created sends the value with it. Only widgets that come back are
+    re-sent: re-sending every run could pull a slider back under a learner's
+    hand.
+    """
+    run = st.session_state.get(_RUN, 0)
+    seen = st.session_state.setdefault(_SEEN, {})
+    if key in st.session_state and seen.get(key) != run - 1:
+        st.session_state[key] = st.session_state[key]
+    seen[key] = run
+
+
+class PageUrlState(UrlState):
+    """``UrlState`` whose widgets show their kept value when they come back (``resend_if_remounted``)."""
+
+    def _bind(self, label, param, default, parse, widget, **kwargs):
+        resend_if_remounted(self.key(param))
+        return super()._bind(label, param, default, parse, widget, **kwargs)
 
 
 # -- cached work ------------------------------------------------------------------
@@ -114,7 +164,9 @@ def synthetic_source(url: UrlState) -> Scores:
     if config.n_pos < 20:
         st.info(f"Only {config.n_pos} positives: the curves are coarse steps and the confidence intervals wide. "
                 "Rare events need many cases before the curves settle.", icon="🔎")
-    return Scores(("syn", config), "synthetic scores", y, s, analysis, ("t", -4.0, 10.0, 1.0, 0.05),
+    span = roc.threshold_range(float(s.min()), float(s.max()), step=SYNTHETIC_STEP)
+    slider = ("t", span.lo, span.hi, span.snap(SYNTHETIC_THRESHOLD), span.step)
+    return Scores(("syn", config), "synthetic scores", y, s, analysis, slider,
                   population=population_curves(config), population_auc=population_auc(config))
 
 
@@ -197,33 +249,32 @@ def upload_source() -> Scores | None:
     y, s = parsed.y, parsed.s
     st.success(f"Read **{file.name}**: {len(y):,} rows, {int(y.sum()):,} positive, columns "
                f"'{parsed.label_column}' and '{parsed.score_column}'.", icon="✅")
-    lo, hi = float(s.min()), float(s.max())
-    if lo == hi:
-        lo, hi = lo - 1.0, hi + 1.0
-    step = float(f"{(hi - lo) / 200:.2g}")
-    lo, hi = math.floor(lo / step) * step, math.ceil(hi / step) * step
-    return Scores(("csv", file.file_id), file.name, y, s, analysis, (f"t_{file.file_id}", lo, hi, (lo + hi) / 2, step),
-                  url_bound=False)
+    span = roc.threshold_range(float(s.min()), float(s.max()))
+    slider = (f"t_{file.file_id}", span.lo, span.hi, span.snap((span.lo + span.hi) / 2), span.step)
+    return Scores(("csv", file.file_id), file.name, y, s, analysis, slider, url_bound=False)
 
 
 # -- the threshold ------------------------------------------------------------------
 
 
 def threshold_slider(url: UrlState, scores: Scores) -> float:
+    """The threshold, over the scores' range only; it prints as many decimals as its step needs."""
     param, lo, hi, default, step = scores.slider
+    span = scores.range
     label = "Threshold: a case is called positive when its score ≥ this"
+    key = scores.threshold_key
+    if key in st.session_state and not lo <= st.session_state[key] <= hi:
+        st.session_state[key] = span.snap(st.session_state[key])  # new scores, narrower range
     if scores.url_bound:
-        return url.slider(label, param, lo, hi, default, step=step)
-    key = f"roc:{param}"
+        return url.slider(label, param, lo, hi, default, step=step, format=span.format)
+    resend_if_remounted(key)
     if key not in st.session_state:
         st.session_state[key] = default
-    return st.slider(label, lo, hi, step=step, key=key)
+    return st.slider(label, lo, hi, step=step, key=key, format=span.format)
 
 
 def slider_grid(scores: Scores) -> np.ndarray:
-    _, lo, hi, _, step = scores.slider
-    grid = lo + step * np.arange(round((hi - lo) / step) + 1)
-    return np.array([float(f"{v:.12g}") for v in np.clip(grid, lo, hi)])
+    return scores.range.grid()
 
 
 def _fmt(v: float) -> str:
@@ -244,33 +295,77 @@ def metrics_grid(c: roc.Confusion) -> None:
         ("Youden's J", c.youden_j, "TPR - FPR: the height of the point above the chance diagonal."),
         ("Specificity = TNR", c.tnr, "TN / N = 1 - FPR."),
     ]
-    for row in (items[:4], items[4:]):
-        for col, (name, value, help_text) in zip(st.columns(4), row, strict=True):
+    for row in (items[0:2], items[2:4], items[4:6], items[6:8]):
+        for col, (name, value, help_text) in zip(st.columns(2), row, strict=True):
             col.metric(name, _fmt(value), help=help_text)
 
 
-# -- curves, intervals, costs, the algorithm ------------------------------------------
+# -- the threshold and its charts, intervals, costs, the algorithm ----------------------
+
+CHART_HEIGHT = 340  # the three charts beside the threshold slider: one row on a 1280 x 800 screen
 
 
-def curves_section(scores: Scores, point: roc.Confusion, choice: roc.CostChoice, n_boot: int) -> None:
-    a, c = scores.analysis, scores.analysis.counts
+def _swatch(colour: str, mark: str) -> str:
+    return f'<span style="color:{colour}; font-size:1.4em">{mark}</span>'
+
+
+# One key for the three charts (a legend under each would not fit a third of the width).
+CHART_KEY = (
+    f"{_swatch(plots.NEG_COLOUR, '■')} negatives (label 0) &nbsp; {_swatch(plots.POS_COLOUR, '■')} positives "
+    f"(label 1) &nbsp;·&nbsp; {_swatch(plots.POINT_COLOUR, '●')} the threshold: right of the line is called "
+    f"positive &nbsp;·&nbsp; {_swatch(plots.COST_COLOUR, '◆')} the cheapest threshold for the costs above (dashed: "
+    f"points of equal cost) &nbsp;·&nbsp; grey: dashed, an infinite sample; dotted, chance (ROC) and no skill (PR)"
+)
+
+
+def threshold_charts(url: UrlState, scores: Scores, threshold: float, point: roc.Confusion,
+                     choice: roc.CostChoice) -> None:
+    """The charts the threshold moves, in one row under its slider: the scores by class, ROC and PR."""
+    a, c, span = scores.analysis, scores.analysis.counts, scores.range
     cost_point_roc = (float(c.fpr[choice.index]), float(c.tpr[choice.index]))
     predicted = int(c.tp[choice.index] + c.fp[choice.index])
     cost_point_pr = (cost_point_roc[1], float(c.tp[choice.index]) / predicted) if predicted else None
     iso = (choice.c_fp * c.n_neg) / (choice.c_fn * c.n_pos) if choice.c_fn > 0 else math.inf
     pop = scores.population
-    left, right = st.columns(2)
-    left.plotly_chart(plots.roc_figure(
+    charts = st.container()  # filled after the toggle drawn under it, which the histogram reads
+    toggle_col, key_col = st.columns([1, 3])
+    with toggle_col:
+        share = not url.toggle("Bar heights as counts", "counts", False,
+                               help="Off: each bar is a share of its own class (%), so a rare class stays visible. "
+                                    "On: numbers of cases.")
+    key_col.markdown(f'<div style="font-size:0.85em">{CHART_KEY}</div>', unsafe_allow_html=True)
+    hist_col, roc_col, pr_col = charts.columns(3)
+    hist_col.plotly_chart(plots.score_histogram_figure(
+        a.edges, a.hist_neg, a.hist_pos, threshold, share=share, cost_threshold=choice.threshold,
+        x_range=(span.lo, span.hi), threshold_text=span.text(threshold), height=CHART_HEIGHT, legend=False,
+        title="Scores by class"), key="roc:fig:hist")
+    roc_col.plotly_chart(plots.roc_figure(
         [plots.Curve(f"{scores.title} (AUC {a.auc:.3f})", a.fpr, a.tpr)],
         point=(point.fpr, point.tpr), cost_point=cost_point_roc, iso_slope=iso,
         population=None if pop is None else plots.Curve("infinite sample", pop["fpr"], pop["tpr"]),
-        title="ROC: every threshold at once"), key="roc:fig:roc")
+        title=f"ROC: every threshold (AUC {a.auc:.3f})", height=CHART_HEIGHT, legend=False), key="roc:fig:roc")
     pr_point = (point.recall, point.precision) if math.isfinite(point.precision) else None
-    right.plotly_chart(plots.pr_figure(
+    pr_col.plotly_chart(plots.pr_figure(
         [plots.Curve(f"{scores.title} (AP {a.ap:.3f})", a.recall, a.precision)], prevalence=c.prevalence,
         point=pr_point, cost_point=cost_point_pr,
         population=None if pop is None else plots.Curve("infinite sample", pop["recall"], pop["precision"]),
-        title="Precision-recall: the same thresholds"), key="roc:fig:pr")
+        title=f"Precision-recall (AP {a.ap:.3f})", height=CHART_HEIGHT, legend=False), key="roc:fig:pr")
+
+
+def confusion_and_metrics(point: roc.Confusion, threshold: float, span: roc.ThresholdRange) -> None:
+    """The confusion matrix at the threshold, and the eight metrics computed from it."""
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(plots.confusion_figure(point.tp, point.fp, point.fn, point.tn), key="roc:fig:confusion")
+        st.caption(f"{point.tp + point.fp:,} of {point.n:,} cases called positive at threshold "
+                   f"{span.text(threshold)}. P = {point.n_pos:,} actual positives, N = {point.n_neg:,} actual "
+                   "negatives.")
+    with right:
+        metrics_grid(point)
+
+
+def intervals_section(scores: Scores, n_boot: int) -> None:
+    a, c = scores.analysis, scores.analysis.counts
     st.info("**Prevalence moves one curve, not the other.** TPR and FPR are each computed within one class, so "
             "changing the share of positives leaves the ROC curve in place. Precision mixes the classes "
             "(TP / (TP + FP)): with fewer positives, the same FPR buys many more false alarms per true hit, and "
@@ -296,8 +391,11 @@ def curves_section(scores: Scores, point: roc.Confusion, choice: roc.CostChoice,
     with st.expander(f"How the intervals were made ({boot.n_boot:,} bootstrap resamples)"):
         st.markdown(f"Each resample draws {c.n_pos:,} positives from the positives and {c.n_neg:,} negatives from "
                     "the negatives, with replacement (a stratified bootstrap: no resample loses a class), and "
-                    f"computes AUC and AP again. The middle {pct} of those values is the interval. All resamples "
-                    "are computed at once: each is reduced to counts per distinct score, then cumulative sums.")
+                    f"computes AUC and AP again. The middle {pct} of those values is the interval. The resamples "
+                    "come from one random generator seeded with 0, so the same scores always give the same "
+                    "interval. All resamples are computed at once: each is reduced to counts per distinct score, "
+                    "then cumulative sums.")
+        resend_if_remounted("roc:show_boot")
         if st.toggle("Show the resampled values", key="roc:show_boot"):
             st.plotly_chart(plots.bootstrap_figure(boot.auc_reps, boot.ap_reps, (boot.auc_low, boot.auc_high),
                                                    (boot.ap_low, boot.ap_high)), key="roc:fig:boot")
@@ -306,31 +404,32 @@ def curves_section(scores: Scores, point: roc.Confusion, choice: roc.CostChoice,
 
 
 def cost_section(scores: Scores, threshold: float, choice: roc.CostChoice, point: roc.Confusion) -> None:
-    c = scores.analysis.counts
+    c, span = scores.analysis.counts, scores.range
     current = point.cost(choice.c_fp, choice.c_fn) / (c.n_pos + c.n_neg)
     where = ("call every case negative" if not math.isfinite(choice.threshold)
              else f"call positive every score ≥ **{choice.threshold:.4g}**")
     st.markdown(
         f"With a false positive costing **{choice.c_fp:g}** and a false negative **{choice.c_fn:g}**, the cheapest "
         f"rule is to {where}: {int(c.fp[choice.index]):,} false positives and {int(c.fn[choice.index]):,} false "
-        f"negatives, **{choice.cost_per_case:.4g}** per case on average. The current threshold costs "
-        f"**{current:.4g}** per case. On the ROC curve the cheapest point (green diamond) is where a line of slope "
-        f"(cost FP × N) / (cost FN × P) first touches the curve; every point on that dashed line costs the same."
+        f"negatives, **{choice.cost_per_case:.4g}** per case on average. The current threshold, "
+        f"{span.text(threshold)}, costs **{current:.4g}** per case. On the ROC curve the cheapest point (green "
+        f"diamond) is where a line of slope (cost FP × N) / (cost FN × P) first touches the curve; every point on "
+        f"that dashed line costs the same."
     )
-    grid = slider_grid(scores)
-    target = roc.cheapest_on_grid(c, grid, choice.c_fp, choice.c_fn)
+    target = roc.cheapest_on_grid(c, slider_grid(scores), choice.c_fp, choice.c_fn)
     target_cost = float(c.costs_at(np.array([target]), choice.c_fp, choice.c_fn)[0]) / (c.n_pos + c.n_neg)
-    key = f"roc:{scores.slider[0]}"
+    key = scores.threshold_key
     b1, b2 = st.columns([2, 3], vertical_alignment="center")
     b1.button("🎯 Move the threshold to the cheapest point", key="roc:use_cost",
               on_click=lambda: st.session_state.__setitem__(key, target),
               disabled=math.isclose(threshold, target))
-    b2.caption(f"The slider's cheapest position is {target:g} ({target_cost:.4g} per case)"
+    b2.caption(f"The slider's cheapest position is {span.text(target)} ({target_cost:.4g} per case)"
                + ("." if math.isclose(target_cost, choice.cost_per_case) else
                   ": the exact optimum falls between two slider positions."))
     per_case = (choice.c_fp * c.fp + choice.c_fn * c.fn) / (c.n_pos + c.n_neg)
     st.plotly_chart(plots.cost_figure(c.thresholds, per_case, threshold, choice.threshold,
-                                      "threshold (score units)"), key="roc:fig:cost")
+                                      "threshold (score units)", x_range=(span.lo, span.hi),
+                                      threshold_text=span.text(threshold), exact_at=span.grid()), key="roc:fig:cost")
 
 
 def algorithm_expander() -> None:

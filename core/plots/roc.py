@@ -90,11 +90,17 @@ class Curve:
 
 def score_histogram_figure(edges: np.ndarray, hist_neg: np.ndarray, hist_pos: np.ndarray, threshold: float,
                            *, share: bool = False, cost_threshold: float | None = None,
-                           x_title: str = "score (classifier output, unitless)") -> go.Figure:
+                           x_title: str = "score (classifier output, unitless)",
+                           x_range: Sequence[float] | None = None, threshold_text: str | None = None,
+                           height: int = 320, legend: bool = True,
+                           title: str = "Scores by class: right of the line is called positive") -> go.Figure:
     """Bars of each class's scores with the threshold as a vertical line.
 
     ``share``: heights as a share of each class (%) instead of counts, so a
-    rare class stays visible.
+    rare class stays visible. ``x_range``: a fixed x-axis (the threshold
+    slider's range), so moving the threshold never rescales the axis.
+    ``threshold_text``: the threshold as the slider prints it. ``legend``:
+    off where the page shows one key for several charts.
     """
     centres = (edges[:-1] + edges[1:]) / 2
     width = float(edges[1] - edges[0])
@@ -104,31 +110,75 @@ def score_histogram_figure(edges: np.ndarray, hist_neg: np.ndarray, hist_pos: np
         total = max(int(counts.sum()), 1)
         heights = 100.0 * counts / total if share else counts
         traces.append(go.Bar(x=centres, y=heights, width=width, name=name, marker={"color": colour}, opacity=0.6))
-    lines = [vline(threshold, POINT_COLOUR, 3, label=f" threshold {threshold:.3g}")]
+    label = threshold_text if threshold_text is not None else f"{threshold:.3g}"
+    lines = [vline(threshold, POINT_COLOUR, 3, label=f" threshold {label}")]
     if cost_threshold is not None and np.isfinite(cost_threshold):
         lines.append(vline(cost_threshold, COST_COLOUR, 2, "dash", " cheapest", top=False))
     y_title = "share of its class (%)" if share else "number of cases (count)"
-    return figure(traces, "Scores by class: right of the line is called positive", x_title, y_title, height=320,
-                  lines=lines, barmode="overlay", bargap=0)
+    return figure(traces, title, x_title, y_title, height=height, legend=legend,
+                  lines=lines, barmode="overlay", bargap=0, x_range=x_range)
 
 
-def confusion_figure(tp: int, fp: int, fn: int, tn: int) -> go.Figure:
-    """The 2 x 2 confusion matrix: counts, and each cell's share of its actual class."""
+def _luminance(colour: str) -> float:
+    """WCAG relative luminance of a ``#rrggbb`` colour."""
+    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(a: str, b: str) -> float:
+    """WCAG contrast ratio of two ``#rrggbb`` colours (1 to 21; 4.5 is enough for text)."""
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def _mix(base: str, amount: float) -> str:
+    """``base`` mixed with white: ``amount`` 0 is white, 1 is ``base``."""
+    channels = [int(base[i:i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(255 + (c - 255) * amount):02x}" for c in channels)
+
+
+CONFUSION_INK = ("#000000", "#ffffff")  # black or white text: on any tile one of them reaches 4.5:1
+
+
+def confusion_figure(tp: int, fp: int, fn: int, tn: int, *, height: int = 380) -> go.Figure:
+    """The 2 x 2 confusion matrix, drawn as four opaque tiles.
+
+    Each tile shows its name, its count (large) and, on its own line, its
+    rate within the actual class (TPR, FNR, FPR, TNR). Right calls are blue,
+    errors vermillion (orange-red); the colour deepens with the rate. Tiles are opaque and each
+    picks dark or light text by contrast, so the matrix reads the same on a
+    light and a dark theme.
+    """
     n_pos, n_neg = tp + fn, fp + tn
-    rates = np.array([[tp / n_pos, fn / n_pos], [fp / n_neg, tn / n_neg]])
-    names = [["TP", "FN"], ["FP", "TN"]]
-    rate_names = [["TPR", "FNR"], ["FPR", "TNR"]]
-    counts = [[tp, fn], [fp, tn]]
-    text = [[f"<b>{names[i][j]} = {counts[i][j]:,}</b><br>{rate_names[i][j]} {100 * rates[i][j]:.1f} %"
-             for j in range(2)] for i in range(2)]
-    heat = go.Heatmap(
-        z=rates, x=["predicted positive", "predicted negative"], y=["actual positive", "actual negative"],
-        text=text, texttemplate="%{text}", textfont={"size": 15}, zmin=0, zmax=1,
-        colorscale=[[0, "rgba(0,114,178,0.05)"], [1, "rgba(0,114,178,0.75)"]], showscale=False,
-        hovertemplate="%{y}, %{x}: %{text}<extra></extra>",
+    cells = (  # row (0: actual positive), column (0: predicted positive), name, count, rate name, rate, right call
+        (0, 0, "TP", tp, "TPR", tp / n_pos if n_pos else float("nan"), True),
+        (0, 1, "FN", fn, "FNR", fn / n_pos if n_pos else float("nan"), False),
+        (1, 0, "FP", fp, "FPR", fp / n_neg if n_neg else float("nan"), False),
+        (1, 1, "TN", tn, "TNR", tn / n_neg if n_neg else float("nan"), True),
     )
-    return figure([heat], "Confusion matrix (% of each actual class)", "prediction at this threshold (class)",
-                  "truth (class)", height=340, legend=False, yaxis={"autorange": "reversed"})
+    shapes, notes, xs, ys, hover = [], [], [], [], []
+    for row, col, name, count, rate_name, rate, right in cells:
+        fill = _mix(NEG_COLOUR if right else POINT_COLOUR, 0.12 + 0.78 * (0.0 if rate != rate else rate))
+        ink = max(CONFUSION_INK, key=lambda c, f=fill: contrast_ratio(c, f))
+        shapes.append({"type": "rect", "xref": "x", "yref": "y", "x0": col - 0.48, "x1": col + 0.48,
+                       "y0": row - 0.48, "y1": row + 0.48, "fillcolor": fill, "line": {"width": 0}, "layer": "below"})
+        rate_text = "undefined" if rate != rate else f"{100 * rate:.1f} %"
+        for dy, text, size in ((-0.27, name, 15), (0.0, f"<b>{count:,}</b>", 26), (0.27, f"{rate_name} {rate_text}", 15)):
+            notes.append({"x": col, "y": row + dy, "xref": "x", "yref": "y", "text": text, "showarrow": False,
+                          "font": {"size": size, "color": ink}})
+        xs.append(col)
+        ys.append(row)
+        hover.append(f"{name} = {count:,}; {rate_name} = {rate_text}")
+    points = go.Scatter(x=xs, y=ys, mode="markers", marker={"size": 1, "opacity": 0}, text=hover,
+                        hovertemplate="%{text}<extra></extra>", showlegend=False)
+    axis = {"showgrid": False, "zeroline": False, "tickvals": [0, 1], "tickfont": {"size": 13}}
+    return figure([points], "Confusion matrix at this threshold", "prediction (class)", "truth (class)",
+                  height=height, legend=False, legend_below=False,
+                  xaxis={**axis, "range": [-0.5, 1.5], "ticktext": ["predicted<br>positive", "predicted<br>negative"],
+                         "tickangle": 0},
+                  yaxis={**axis, "range": [1.5, -0.5], "ticktext": ["actual<br>positive", "actual<br>negative"]},
+                  shapes=shapes, annotations=notes, margin={"l": 75, "r": 10, "t": 50, "b": 85})
 
 
 def _point_trace(x: float, y: float, name: str, colour: str, symbol: str) -> go.Scatter:
@@ -141,7 +191,8 @@ UNIT = (-0.02, 1.02)
 
 def roc_figure(curves: Sequence[Curve], *, point: tuple[float, float] | None = None,
                cost_point: tuple[float, float] | None = None, iso_slope: float | None = None,
-               population: Curve | None = None, title: str = "ROC curve") -> go.Figure:
+               population: Curve | None = None, title: str = "ROC curve", height: int = 400,
+               legend: bool = True) -> go.Figure:
     """TPR against FPR; the chance diagonal; optional current and cheapest points.
 
     ``iso_slope``: slope of the iso-cost line through ``cost_point``
@@ -164,12 +215,12 @@ def roc_figure(curves: Sequence[Curve], *, point: tuple[float, float] | None = N
     if point is not None:
         traces.append(_point_trace(*point, "current threshold", POINT_COLOUR, "circle"))
     return figure(traces, title, "false positive rate, FP / N (fraction)", "true positive rate, TP / P (fraction)",
-                  height=400, x_range=UNIT, y_range=(-0.02, 1.05))
+                  height=height, x_range=UNIT, y_range=(-0.02, 1.05), legend=legend)
 
 
 def pr_figure(curves: Sequence[Curve], *, prevalence: float, point: tuple[float, float] | None = None,
               cost_point: tuple[float, float] | None = None, population: Curve | None = None,
-              title: str = "Precision-recall curve") -> go.Figure:
+              title: str = "Precision-recall curve", height: int = 400, legend: bool = True) -> go.Figure:
     """Precision against recall, drawn as steps; the no-skill line sits at the prevalence.
 
     Give each curve in scikit-learn's order (recall decreasing): each step
@@ -190,7 +241,7 @@ def pr_figure(curves: Sequence[Curve], *, prevalence: float, point: tuple[float,
     if point is not None:
         traces.append(_point_trace(*point, "current threshold", POINT_COLOUR, "circle"))
     return figure(traces, title, "recall = TPR, TP / P (fraction)", "precision, TP / (TP + FP) (fraction)",
-                  height=400, x_range=UNIT, y_range=(-0.02, 1.05))
+                  height=height, x_range=UNIT, y_range=(-0.02, 1.05), legend=legend)
 
 
 def bootstrap_figure(auc_reps: np.ndarray, ap_reps: np.ndarray, auc_ci: tuple[float, float],
@@ -206,18 +257,56 @@ def bootstrap_figure(auc_reps: np.ndarray, ap_reps: np.ndarray, auc_ci: tuple[fl
                   "number of resamples (count)", height=300, lines=lines, barmode="overlay", bargap=0)
 
 
-def cost_figure(thresholds: np.ndarray, cost_per_case: np.ndarray, threshold: float, best: float,
-                x_title: str = "threshold (score units)") -> go.Figure:
-    """Average cost per case at every threshold (finite thresholds only)."""
+def cost_steps(thresholds: np.ndarray, cost_per_case: np.ndarray, x_range: Sequence[float] | None = None,
+               exact_at: Sequence[float] = (), max_points: int = 1500) -> tuple[np.ndarray, np.ndarray]:
+    """The cost at every threshold as points of a ``line_shape="vh"`` step line, low to high.
+
+    ``thresholds`` and ``cost_per_case`` are a ``CurveCounts`` layout (``inf``
+    first, then the distinct scores decreasing). The cost of a threshold t is
+    the one of the lowest listed score >= t, so a point (s, c) holds c on the
+    interval just left of s. With ``x_range`` the line runs over all of it:
+    below the lowest score every case is called positive, above the highest
+    none is (the ``inf`` row). Past ``max_points`` points the line is thinned,
+    but it stays exact at every value of ``exact_at`` (say, the slider's
+    positions and the cheapest threshold).
+    """
+    thresholds = np.asarray(thresholds, dtype=float)
+    cost_per_case = np.asarray(cost_per_case, dtype=float)
     finite = np.isfinite(thresholds)
-    x, y = simplify_steps(thresholds[finite], cost_per_case[finite])
-    lines = [vline(threshold, POINT_COLOUR, 3)]
+    x, y = thresholds[finite][::-1], cost_per_case[finite][::-1]
+    if x_range is not None:
+        lo, hi = float(x_range[0]), float(x_range[1])
+        none_called = cost_per_case[~finite]
+        if lo < x[0]:
+            x, y = np.concatenate(([lo], x)), np.concatenate(([y[0]], y))
+        if hi > x[-1] and len(none_called):
+            x, y = np.append(x, hi), np.append(y, none_called[0])
+    if len(x) > 2:  # a point whose cost equals the next point's adds nothing to a vh line
+        keep = np.concatenate(([True], y[1:-1] != y[2:], [True]))
+        x, y = x[keep], y[keep]
+    if len(x) > max_points:
+        wanted = np.asarray([v for v in exact_at if np.isfinite(v) and x[0] <= v <= x[-1]], dtype=float)
+        picked = x[np.unique(np.linspace(0, len(x) - 1, max(2, max_points - len(wanted))).round().astype(int))]
+        sample = np.unique(np.concatenate((picked, wanted)))
+        y = y[np.searchsorted(x, sample, side="left")]  # what the full line draws there
+        x = sample
+    return x, y
+
+
+def cost_figure(thresholds: np.ndarray, cost_per_case: np.ndarray, threshold: float, best: float,
+                x_title: str = "threshold (score units)", *, x_range: Sequence[float] | None = None,
+                threshold_text: str | None = None, exact_at: Sequence[float] = ()) -> go.Figure:
+    """Average cost per case at every threshold, over the whole ``x_range`` (the slider's);
+    exact at every value of ``exact_at`` (the slider's positions), at the threshold and at ``best``."""
+    x, y = cost_steps(thresholds, cost_per_case, x_range, exact_at=(*exact_at, threshold, best))
+    label = threshold_text if threshold_text is not None else f"{threshold:.3g}"
+    lines = [vline(threshold, POINT_COLOUR, 3, label=f" threshold {label}")]
     if np.isfinite(best):
-        lines.append(vline(best, COST_COLOUR, 2, "dash"))
+        lines.append(vline(best, COST_COLOUR, 2, "dash", " cheapest", top=False))
     line = go.Scatter(x=x, y=y, mode="lines", name="cost per case", line={"color": COST_COLOUR, "width": 2,
-                                                                          "shape": "hv"})
+                                                                          "shape": "vh"})
     return figure([line], "Average cost per case (solid line: current threshold, dashed: cheapest)", x_title,
-                  "cost per case (cost units)", height=300, legend=False, lines=lines)
+                  "cost per case (cost units)", height=300, legend=False, lines=lines, x_range=x_range)
 
 
 def loss_figure(steps: np.ndarray, losses: np.ndarray, *, height: int = 490) -> go.Figure:

@@ -1,12 +1,17 @@
 """The ROC page in headless Chromium: the threshold slider, uploads of a good
-and of a malformed CSV, and the live MLP."""
+and of a malformed CSV, and the live MLP; the layout at 1280 x 800, the
+confusion matrix in the dark theme, and widgets that come back after a trip to
+another source."""
 
 from __future__ import annotations
 
+import io
 import re
 import time
 
+import numpy as np
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
 from tests.e2e.browser import (
@@ -96,3 +101,122 @@ def test_models_and_live_mlp(page, server_url, console_errors, screenshot_dir):
     assert_no_exception(page)
     full_screenshot(page, screenshot_dir / "roc-models.png")
     assert not real_errors(console_errors), real_errors(console_errors)
+
+
+def chart_titled(page, title: str):
+    return page.get_by_test_id("stPlotlyChart").filter(has=page.locator(".gtitle", has_text=title)).first
+
+
+def slider_labelled(page, label: str):
+    return page.get_by_test_id("stSlider").filter(has_text=label).first
+
+
+def test_threshold_and_the_charts_it_moves_share_one_screen(page, server_url, console_errors, screenshot_dir):
+    """At 1280 x 800 the threshold slider, the histogram, the ROC and the PR curves are all
+    visible at once (below Streamlit's header), and the confusion matrix is large."""
+    page.set_viewport_size({"width": 1280, "height": 800})
+    open_app(page, server_url, "roc")
+    expect(chart_titled(page, "Precision-recall")).to_be_visible()
+    wait_idle(page)
+    heading = page.get_by_test_id("stHeading").filter(has_text="Pick a threshold").first
+    heading.evaluate("e => e.scrollIntoView({block: 'start'})")
+    page.wait_for_timeout(500)
+    top = page.get_by_test_id("stHeader").bounding_box()
+    top_edge = top["y"] + top["height"] if top else 0
+    boxes = {name: loc.bounding_box() for name, loc in (
+        ("threshold slider", slider_labelled(page, "Threshold")),
+        ("histogram", chart_titled(page, "Scores by class")),
+        ("ROC", chart_titled(page, "ROC: every threshold")),
+        ("PR", chart_titled(page, "Precision-recall")))}
+    for name, box in boxes.items():
+        assert box is not None, name
+        assert box["y"] >= top_edge - 1 and box["y"] + box["height"] <= 800 + 1, (name, box, top_edge)
+    page.screenshot(path=screenshot_dir / "roc-1280x800-threshold.png")
+    confusion = chart_titled(page, "Confusion matrix")
+    confusion.scroll_into_view_if_needed()
+    area = confusion.locator(".nsewdrag").first.bounding_box()
+    assert area["width"] >= 250 and area["height"] >= 220, area  # was about 115 x 170
+    sizes = confusion.locator(".annotation-text").evaluate_all(
+        "els => els.map(e => parseFloat(getComputedStyle(e).fontSize))")
+    assert len(sizes) == 12 and min(sizes) >= 14 and max(sizes) >= 24, sizes
+    assert_no_exception(page)
+    assert not real_errors(console_errors), real_errors(console_errors)
+
+
+def _tile_contrasts(png: bytes, area: dict, chart: dict) -> list[float]:
+    """WCAG contrast between each quarter of the plot area's background (its median
+    colour) and its text (the 1 % of pixels farthest from that), from a screenshot."""
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=float) / 255
+    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    lum = lin @ np.array([0.2126, 0.7152, 0.0722])
+    x0, y0 = area["x"] - chart["x"], area["y"] - chart["y"]
+    w, h = area["width"] / 2, area["height"] / 2
+    out = []
+    for i in range(2):
+        for j in range(2):
+            tile = lum[int(y0 + i * h + 0.1 * h):int(y0 + (i + 1) * h - 0.1 * h),
+                       int(x0 + j * w + 0.1 * w):int(x0 + (j + 1) * w - 0.1 * w)].ravel()
+            bg = float(np.median(tile))
+            far = tile[np.argsort(np.abs(tile - bg))[-max(20, tile.size // 100):]]
+            ink = float(np.median(far))
+            out.append((max(bg, ink) + 0.05) / (min(bg, ink) + 0.05))
+    return out
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_confusion_matrix_reads_in_both_themes(page, server_url, console_errors, screenshot_dir, scheme):
+    page.emulate_media(color_scheme=scheme)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    open_app(page, server_url, "roc")
+    confusion = chart_titled(page, "Confusion matrix")
+    expect(confusion).to_be_visible()
+    wait_idle(page)
+    confusion.scroll_into_view_if_needed()
+    page.wait_for_timeout(800)
+    background = page.get_by_test_id("stApp").evaluate("e => getComputedStyle(e).backgroundColor")
+    dark_page = sum(int(v) for v in re.findall(r"\d+", background)[:3]) < 3 * 100
+    assert dark_page == (scheme == "dark"), background  # the theme follows the browser
+    png = confusion.screenshot(path=screenshot_dir / f"roc-confusion-{scheme}.png")
+    contrasts = _tile_contrasts(png, confusion.locator(".nsewdrag").first.bounding_box(), confusion.bounding_box())
+    assert min(contrasts) >= 4.5, contrasts  # TP, FN, FP, TN: text against its own tile
+    full_screenshot(page, screenshot_dir / f"roc-{scheme}.png")
+    assert_no_exception(page)
+    assert not real_errors(console_errors), real_errors(console_errors)
+
+
+def test_widgets_come_back_showing_their_values(page, server_url, console_errors):
+    """Synthetic (from a link) -> Your own CSV -> a file -> Synthetic: every slider shows the
+    value the page computes with (they showed their minimum; the costs showed 0.1)."""
+    open_app(page, server_url, "roc?sep=2.5&t=1.5&cfp=2&cfn=20")
+    sep = page.get_by_role("slider", name=re.compile("Separation"))
+    expect(sep).to_have_attribute("aria-valuetext", "2.50")
+    page.get_by_text("Your own CSV").click()
+    expect(page.get_by_test_id("stAlertContentInfo").first).to_contain_text("No file yet")
+    wait_idle(page)
+    file_input = page.get_by_test_id("stFileUploader").locator("input[type=file]")
+    file_input.set_input_files(files=[{"name": "scores.csv", "mimeType": "text/csv", "buffer": GOOD.encode()}])
+    expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text("300 rows")
+    wait_idle(page)
+    cfp = page.get_by_role("slider", name=re.compile("Cost of one false positive"))
+    cfn = page.get_by_role("slider", name=re.compile("Cost of one false negative"))
+    expect(cfp).to_have_attribute("aria-valuetext", "2")
+    expect(cfn).to_have_attribute("aria-valuetext", "20")
+    expect(page.get_by_test_id("stMarkdown").filter(has_text="the cheapest rule").first).to_contain_text(
+        "costing 2 and a false negative 20")
+    threshold = page.get_by_role("slider", name=re.compile("Threshold"))
+    shown = threshold.get_attribute("aria-valuetext")
+    expect(page.get_by_text(re.compile("cases called positive at threshold")).first).to_contain_text(
+        f"at threshold {shown}.")
+    page.get_by_text("Synthetic scores").click()
+    expect(page.get_by_role("slider", name=re.compile("Separation"))).to_be_visible()
+    wait_idle(page)
+    time.sleep(1.0)
+    wait_idle(page)
+    expect(page.get_by_role("slider", name=re.compile("Separation"))).to_have_attribute("aria-valuetext", "2.50")
+    expect(page.get_by_role("slider", name=re.compile("Threshold"))).to_have_attribute("aria-valuetext", "1.50")
+    expect(cfp).to_have_attribute("aria-valuetext", "2")
+    expect(cfn).to_have_attribute("aria-valuetext", "20")
+    assert "sep=2.5" in page.url and "cfp=2" in page.url and "cfn=20" in page.url  # the link is unchanged
+    assert_no_exception(page)
+    assert not real_errors(console_errors), real_errors(console_errors)
+

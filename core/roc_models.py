@@ -157,6 +157,8 @@ def fit_sklearn_models(config: DatasetConfig) -> dict[str, np.ndarray]:
 
 @dataclass(frozen=True)
 class MlpConfig:
+    LIVE_FIELDS = ("lr", "max_steps")  # apply to the running MLP; the rest trains a new one
+
     data: DatasetConfig = DatasetConfig()
     hidden: int = 32
     lr: float = 0.01
@@ -208,6 +210,10 @@ class MlpTrainer(GuardedTrainer):
 
     def _stateful(self):
         return (self.model, self.optimizer)
+
+    def _apply_live(self, old: MlpConfig, new: MlpConfig) -> None:
+        self.set_lr(self.optimizer, new.lr)
+        self.max_steps = new.max_steps
 
     def _train_step(self) -> torch.Tensor:
         self.optimizer.zero_grad(set_to_none=True)

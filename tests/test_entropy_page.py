@@ -13,7 +13,7 @@ import scipy.stats
 
 from tests.conftest import open_page
 from tests.fuzz import fuzz_widgets, problems
-from tests.helpers import live_figures, press, tick_until
+from tests.helpers import live_figures, press, tick_until, title
 
 PAGE = "pages/entropy.py"
 
@@ -188,7 +188,7 @@ def test_kl_fit_panel_animates_and_converges():
     m = _metrics(at)
     assert m["Forward fit: mean, sd"] == "0.00, 4.12"  # moment matching: sd = sqrt(1 + 8^2/4)
     assert m["Reverse fit: mean, sd"] == "4.00, 1.00"
-    assert "300 gradient steps" in _chart(at, "fit")["layout"]["title"]["text"]
+    assert "300 gradient steps" in title(live_figures(at, "entropy:klfit:charts")["fit"])
 
 
 def test_loss_lab_trains_live_and_overlays_runs():

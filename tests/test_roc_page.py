@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import json
 
+from tests.helpers import live_figures, live_view, press, title
+
 import numpy as np
 import pytest
 from sklearn import metrics as skm
@@ -143,15 +145,20 @@ def test_classifier_source_matches_sklearn_and_mlp_trains_live():
     pred = (scores["forest"] >= 0.5).astype(int)
     assert shown(at)["AUC (area under ROC)"] == f3(skm.roc_auc_score(y, scores["forest"]))
     assert shown(at)["MCC"] == f3(skm.matthews_corrcoef(y, pred))
-    overlay = chart(at, "ROC of the three models")
+    overlay = live_figures(at, "roc:models:charts")["roc"]
+    assert "ROC of the three models" in title(overlay)
     assert len([t for t in overlay["data"] if "AUC" in t["name"] and "chance" not in t["name"]]) == 3
     # the live MLP: Start, a few fragment ticks, then analyse it
-    at.button(key="roc:mlp:toggle").click().run()
-    for _ in range(3):
-        at.run()
+    press(at, "Start", ticks=3, panel="roc:mlp")
     run = at.session_state["roc:mlp"]
     assert run.trainer.step > 0 and not problems(at)
-    at.button(key="roc:mlp:toggle").click().run()  # pause
+    press(at, "Pause", panel="roc:mlp")
+    # paused, the curves drawn are the MLP's at the step drawn, scored by scikit-learn
+    view = live_view(at, "roc:models:charts")
+    drawn = at.session_state["roc:mlp"].snapshot
+    assert view["step"] == drawn.step > 0
+    mlp_curve = next(t for t in view["charts"][0]["fig"]["data"] if t["name"].startswith("MLP"))
+    assert f"AUC {skm.roc_auc_score(drawn.y_test, drawn.scores):.3f}" in mlp_curve["name"]
     at.radio(key="roc:model").set_value("mlp").run()
     snap = at.session_state["roc:mlp"].snapshot
     assert shown(at)["AUC (area under ROC)"] == f3(skm.roc_auc_score(snap.y_test, snap.scores))

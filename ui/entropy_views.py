@@ -29,6 +29,7 @@ from core.plots.info import (
 )
 from ui.formula import formula
 from ui.live import live_training_panel
+from ui.livechart import Chart, live_charts
 from ui.url_state import UrlState
 
 TOPIC = "entropy"
@@ -284,9 +285,9 @@ def _fit_render(unit: str):
         c[1].metric("Forward fit: mean, sd", f"{clean(mf):.2f}, {sf:.2f}")
         c[2].metric("KL(q‖p) of the reverse fit", fmt(snap.metrics["reverse_kl"] * _scale(unit), unit))
         c[3].metric("Reverse fit: mean, sd", f"{clean(mr):.2f}, {sr:.2f}")
-        left, right = st.columns([3, 2])
-        left.plotly_chart(kl_fit_figure(snap), key=f"{TOPIC}:fig:fit")
-        right.plotly_chart(kl_fit_loss_figure(snap, unit), key=f"{TOPIC}:fig:fitloss")
+        live_charts(f"{TOPIC}:klfit:charts", [Chart("fit", kl_fit_figure(snap), span=3),
+                                              Chart("fitloss", kl_fit_loss_figure(snap, unit), span=2)],
+                    columns=5, step=snap.step)
 
     return render
 

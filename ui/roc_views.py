@@ -27,7 +27,8 @@ from core.roc_models import (
     population_curves,
     synthetic_scores,
 )
-from ui.live import live_training_panel
+from ui.live import current_run, live_training_panel
+from ui.livechart import Chart, live_charts
 from ui.url_state import UrlState
 
 MODEL_NAMES = {**SKLEARN_MODELS, "mlp": "MLP (torch, trained live)"}
@@ -180,15 +181,14 @@ def _models_view(fixed: dict, y_test: np.ndarray, config: MlpConfig):
         curves_pr = [plots.Curve(f"{MODEL_NAMES[k]} (AP {analyses[k].ap:.3f})", analyses[k].recall,
                                  analyses[k].precision) for k in names]
         prevalence = analyses["mlp"].counts.prevalence
-        left, mid, right = st.columns(3)
-        left.plotly_chart(plots.roc_figure(curves_roc, title="ROC of the three models (test half)"),
-                          key=f"roc:models:roc:{snap.step}")
-        mid.plotly_chart(plots.pr_figure(curves_pr, prevalence=prevalence, title="Precision-recall (test half)"),
-                         key=f"roc:models:pr:{snap.step}")
+        charts = [Chart("roc", plots.roc_figure(curves_roc, title="ROC of the three models (test half)")),
+                  Chart("pr", plots.pr_figure(curves_pr, prevalence=prevalence, title="Precision-recall (test half)"))]
         if len(snap.losses):
-            right.plotly_chart(plots.loss_figure(snap.loss_steps, snap.losses), key=f"roc:models:loss:{snap.step}")
+            charts.append(Chart("loss", plots.loss_figure(snap.loss_steps, snap.losses), history=True))
         else:
-            right.info("Press **Start** to train the MLP: its curves rise from the chance line as it learns.")
+            st.info("Press **Start** to train the MLP: its curves rise from the chance line as it learns.")
+        run = current_run("roc:mlp")
+        live_charts("roc:models:charts", charts, columns=3, step=snap.step, markers=run.changes if run else ())
 
     return render
 

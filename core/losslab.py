@@ -444,15 +444,15 @@ class LossLabTrainer(GuardedTrainer):
     def _train_step(self) -> torch.Tensor:
         n, bs = len(self.y), self.config.batch_size
         perm = torch.randperm(n, generator=self.generator).to(self.device)
-        total = torch.zeros((), device=self.device)
         for i in range(0, n, bs):
             idx = perm[i : i + bs]
             loss = self._objective(self.model(self.x[idx]), idx)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
-            total = total + loss.detach() * len(idx)
-        return self._evaluate(total / n)
+        # The objective shown per epoch is measured like epoch 0's: on the whole training set after the
+        # epoch (the minibatch mean would mix weights from across the epoch with a full-set start).
+        return self._evaluate(objective=None)
 
     def _record(self, first_step: int, losses: np.ndarray) -> None:
         self._rows.extend(losses)

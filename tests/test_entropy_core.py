@@ -603,3 +603,17 @@ def test_total_weight_gives_sums_beyond_the_float_range():
         assert float(Decimal(mantissa) * Decimal(10) ** power / exact) == pytest.approx(1.0, abs=1e-12), values
     assert info.total_weight([0.0, 0.0]) == (0.0, 0)
 
+
+
+def test_every_epochs_objective_is_measured_on_the_whole_training_set():
+    """Issue 13: epoch 0 was a full-set value and later epochs minibatch means; now all are full-set."""
+    import torch.nn.functional as F
+
+    trainer = LossLabTrainer(LossLabConfig(method="smooth", epochs=3, n_train=200, seed=1))
+    snap = trainer.train(3)
+    with torch.no_grad():
+        trainer.model.eval()
+        logits = trainer.model(trainer.x)
+        trainer.model.train()
+    reference = F.cross_entropy(logits, trainer.y, label_smoothing=0.1)  # PyTorch's own smoothed loss
+    assert snap.history["objective"][-1] == pytest.approx(float(reference), rel=1e-5)

@@ -1,5 +1,7 @@
 """ui.live: Start / Pause / Step / Reset, fragment ticks, stopping, divergence."""
 
+import pytest
+
 from streamlit.testing.v1 import AppTest
 
 
@@ -194,3 +196,18 @@ def test_the_tick_budget_is_shared_when_many_train():
     assert live.MIN_TICK_SECONDS <= crowded < live.TICK_SECONDS / 2
     assert live.tick_budget(now=100.0 + live.ACTIVE_WINDOW + 1) == live.TICK_SECONDS  # they left
     live._active.clear()
+
+
+def test_ticks_slow_down_to_what_they_take_on_a_crowded_server():
+    import ui.live as live
+    from core.regression import RegressionConfig, RegressionTrainer
+
+    trainer = RegressionTrainer(RegressionConfig())
+    run = live.LiveRun(trainer, None, trainer.snapshot())
+    assert live.tick_interval(run, 0.15) == 0.15  # nothing measured yet
+    run.tick_seconds = 0.05
+    assert live.tick_interval(run, 0.15) == 0.15  # quick ticks: the page's own rate
+    run.tick_seconds = 0.6
+    assert live.tick_interval(run, 0.15) == pytest.approx(0.75)  # slow ticks: a little slower than they take
+    run.tick_seconds = 10.0
+    assert live.tick_interval(run, 0.15) == live.MAX_INTERVAL

@@ -41,6 +41,8 @@ TICK_SECONDS = 0.1  # training time per tick for one student alone on the server
 MIN_TICK_SECONDS = 0.02  # the least a tick trains when the server is crowded
 STEP_SECONDS = 0.3  # training time the Step button may use
 ACTIVE_WINDOW = 2.0  # a trainer that ticked this recently counts as active
+MAX_INTERVAL = 2.0  # the slowest tick rate a crowded server falls back to (seconds between ticks)
+RETUNE_EVERY = 3.0  # at most one full rerun this often to adapt the tick rate
 
 _run_ids = itertools.count(1)
 _active: dict[int, float] = {}  # run id -> when it last ticked, over every session of the server
@@ -60,6 +62,8 @@ class LiveRun:
     seconds_per_step: float | None = None  # measured, smoothed
     progress: deque = field(default_factory=lambda: deque(maxlen=40))  # (wall time, step) per tick
     applied: str | None = None  # the last settings change applied live
+    tick_seconds: float | None = None  # how long a tick takes here (draw + train), smoothed
+    last_retune: float = 0.0
 
     @property
     def changes(self) -> list[tuple[int, str]]:
@@ -95,6 +99,19 @@ def tick_budget(now: float | None = None) -> float:
         active = max(1, len(_active))
     cores = max(1, min(2, os.cpu_count() or 1))
     return max(MIN_TICK_SECONDS, TICK_SECONDS * min(1.0, cores / active))
+
+
+def tick_interval(run: LiveRun, base: float) -> float:
+    """Seconds between two ticks: ``base``, or longer when ticks take longer here.
+
+    The browser asks for a tick every ``run_every`` seconds whether or not the
+    last one has finished, and a request that lands while a tick draws cuts
+    that tick short. On a crowded server the ticks therefore slow down to a
+    little more than they take (at most ``MAX_INTERVAL``), so each one finishes.
+    """
+    if run.tick_seconds is None:
+        return base
+    return min(MAX_INTERVAL, max(base, 1.25 * run.tick_seconds))
 
 
 def _mark_active(run: LiveRun) -> None:
@@ -255,13 +272,17 @@ def live_training_panel(
                    f"{run.changes[-1][0]:,}: {run.applied}. Training goes on; the dotted line on the history "
                    "charts marks the change.")
 
-    @st.fragment(run_every=1.0 / updates_per_second if run.running else None)
+    base = 1.0 / updates_per_second
+    interval = tick_interval(run, base)
+
+    @st.fragment(run_every=interval if run.running else None)
     def _live_view() -> None:
         # Draw first, then train: the browser gets this tick's charts at once
         # (so Streamlit never shows them faded as stale while a chunk trains),
         # and the chunk trained now is drawn at the next tick. What is drawn
         # is always one snapshot: the step shown matches the data shown.
         live: LiveRun = st.session_state[key]
+        started = time.perf_counter()
         if on_snapshot is not None:
             on_snapshot(live)
         snap = live.snapshot
@@ -279,6 +300,13 @@ def live_training_panel(
             if live.trainer.done:
                 live.running = False
                 st.rerun(scope="app")  # draw the end state and the buttons; stops the ticks
+            took = time.perf_counter() - started
+            live.tick_seconds = took if live.tick_seconds is None else 0.7 * live.tick_seconds + 0.3 * took
+            wanted = tick_interval(live, base)
+            now = time.monotonic()
+            if abs(wanted - interval) > 0.25 * interval and now - live.last_retune > RETUNE_EVERY:
+                live.last_retune = now
+                st.rerun(scope="app")  # a new tick rate: the browser asks for ticks no faster than they end
 
     _live_view()
     return st.session_state[key].snapshot

@@ -31,3 +31,13 @@ def test_config_has_no_email_prompt_keeps_the_desktop_browser_and_hides_deploy()
     assert config["server"]["showEmailPrompt"] is False
     assert "headless" not in config["server"]  # a desktop `streamlit run` still opens the browser
     assert config["client"]["toolbarMode"] == "viewer"  # no Deploy / Rerun / Clear cache; the theme menu stays
+
+
+def test_the_class_server_watches_no_files():
+    """Issue 11: a changed source file made Streamlit evict every app module at the next run,
+    and a session importing a page at that moment failed; a class server needs no hot reload."""
+    import tomllib
+    from pathlib import Path
+
+    config = tomllib.loads((Path(__file__).resolve().parents[1] / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["fileWatcherType"] == "none"

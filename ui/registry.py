@@ -49,6 +49,10 @@ TOPICS: tuple[PageInfo, ...] = (
     PageInfo("pages/roc.py", "ROC & precision-recall", "📈", "roc", "Information & metrics",
              hook="Slide a threshold and watch TPR, FPR and precision trade off, on your own scores too.",
              picture="roc.svg"),
+    PageInfo("pages/conv.py", "Convolution arithmetic", "🔲", "conv", "Building blocks",
+             hook="Kernel, stride, padding, dilation, transposed and pooling: watch the output size follow "
+                  "the formula, frame by frame.",
+             picture="conv.svg"),
     PageInfo("pages/gan.py", "GAN training live", "🎨", "gan", "Generative models",
              hook="A generator and a discriminator play their game on 2-D data, live: watch modes appear "
                   "or collapse.",

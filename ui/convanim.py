@@ -13,47 +13,15 @@ AppTest has no browser: ``sent_animation(at, key)`` reads back what a page sent.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import streamlit as st
+
+from ui.static_module import STATIC, module_url, sent_data, static_component
 
 from core.conv import Animation
 
-JS_FILE = Path(__file__).resolve().parent.parent / "static" / "convanim.js"
-
-# Tiny on purpose: it travels with every run. It imports the player once.
-_LOADER = """
-const modules = new Map();
-function fail(parentElement, error) {
-  let box = parentElement.querySelector(".ca-failed");
-  if (!box) {
-    box = document.createElement("div");
-    box.className = "ca-failed";
-    box.style.cssText = "padding:12px;border:1px solid #d55e00;border-radius:6px";
-    parentElement.appendChild(box);
-  }
-  box.textContent = "The animation could not load (" + error + "). Reload the page; if it persists, " +
-    "the server needs server.enableStaticServing = true.";
-  console.error("convanim", error);
-}
-export default function (component) {
-  const { data, parentElement } = component;
-  if (!data || !data.src) return;
-  const url = new URL(data.src, window.location.origin).href;
-  let loading = modules.get(url);
-  if (!loading) {
-    loading = import(url);
-    modules.set(url, loading);
-  }
-  loading.then((m) => m.draw(component)).catch((e) => fail(parentElement, e));
-  return () => { loading.then((m) => m.cleanup(parentElement)).catch(() => {}); };
-}
-"""
+JS_FILE = STATIC / "convanim.js"
 
 _CSS = """
 .ca-root { width: 100%; color: var(--st-text-color, #31333f); font-family: var(--st-font, sans-serif);
@@ -84,16 +52,7 @@ _CSS = """
   border-radius: 6px; font-size: 14px; }
 """
 
-_component = st.components.v2.component("ml_explorables.convanim", js=_LOADER, css=_CSS)
-
-
-@lru_cache(maxsize=1)
-def _script_url() -> str:
-    """Where the browser fetches the player (versioned by content, so a new deploy is not cached)."""
-    digest = hashlib.sha1(JS_FILE.read_bytes()).hexdigest()[:10]
-    base = (st.get_option("server.baseUrlPath") or "").strip("/")
-    prefix = f"/{base}" if base else ""
-    return f"{prefix}/app/static/{JS_FILE.name}?v={digest}"
+_component = static_component("ml_explorables.convanim", css=_CSS)
 
 
 def _cells(frames: list[dict], part: str) -> dict:
@@ -122,13 +81,13 @@ def animation_payload(anim: Animation, *, sig: str, numbers: bool) -> dict:
     if not numbers:
         for name in ("source_values", "kernel_values", "target_values"):
             a[name] = None
-    return {"src": _script_url(), "sig": sig, "numbers": bool(numbers), "problem": None,
+    return {"src": module_url(JS_FILE.name), "sig": sig, "numbers": bool(numbers), "problem": None,
             "anim": {**a, "n_frames": len(frames), "read": _cells(frames, "read"), "write": _cells(frames, "write")}}
 
 
 def problem_payload(problem: str, *, sig: str) -> dict:
     """Impossible settings: the element stays mounted and says why instead of playing."""
-    return {"src": _script_url(), "sig": sig, "numbers": False, "problem": problem, "anim": None}
+    return {"src": module_url(JS_FILE.name), "sig": sig, "numbers": False, "problem": problem, "anim": None}
 
 
 def frames_of(payload: dict, part: str) -> list[list[list[int]]]:
@@ -148,8 +107,4 @@ def conv_animation(key: str, payload: dict) -> None:
 
 def sent_animation(at: Any, key: str) -> dict:
     """What a page sent to the player ``key`` in an AppTest run (``{}`` if nothing)."""
-    for node in at.get("bidi_component"):
-        proto = node.proto
-        if proto.id.endswith(key) or key in proto.id:
-            return json.loads(proto.json)
-    return {}
+    return sent_data(at, key)

@@ -23,54 +23,23 @@ AppTest has no browser: ``sent_charts(at, key)`` reads back what a page sent.
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-JS_FILE = Path(__file__).resolve().parent.parent / "static" / "livechart.js"
+from ui.static_module import STATIC, module_url, sent_data, static_component
+
+JS_FILE = STATIC / "livechart.js"
 SIGNIFICANT_DIGITS = 5
 
-# The component's own code stays tiny (it travels with every tick): it
-# imports the drawing module once, from the app's static files.
-_LOADER = """
-const modules = new Map();
-function fail(parentElement, error) {
-  let box = parentElement.querySelector(".lc-failed");
-  if (!box) {
-    box = document.createElement("div");
-    box.className = "lc-failed";
-    box.style.cssText = "padding:12px;border:1px solid #d55e00;border-radius:6px";
-    parentElement.appendChild(box);
-  }
-  box.textContent = "The live charts could not load (" + error + "). Reload the page; if it persists, " +
-    "the server needs server.enableStaticServing = true.";
-  console.error("livechart", error);
-}
-export default function (component) {
-  const { data, parentElement } = component;
-  if (!data || !data.src) return;
-  const url = new URL(data.src, window.location.origin).href;
-  let loading = modules.get(url);
-  if (!loading) {
-    loading = import(url);
-    modules.set(url, loading);
-  }
-  loading.then((m) => m.draw(component)).catch((e) => fail(parentElement, e));
-  return () => { loading.then((m) => m.cleanup(parentElement)).catch(() => {}); };
-}
-"""
 _CSS = ".lc-root { width: 100%; } .lc-chart canvas { touch-action: pan-y; }"
 
-_component = st.components.v2.component("ml_explorables.livechart", js=_LOADER, css=_CSS)
+_component = static_component("ml_explorables.livechart", css=_CSS)
 
 
 @dataclass(frozen=True)
@@ -86,15 +55,6 @@ class Chart:
     span: int = 1
     history: bool = False
     clickable: bool = False  # clicks on the plot area reach ``live_charts``'s ``on_click``
-
-
-@lru_cache(maxsize=1)
-def _script_url() -> str:
-    """Where the browser fetches the drawing module (versioned by content, so a new deploy is not cached)."""
-    digest = hashlib.sha1(JS_FILE.read_bytes()).hexdigest()[:10]
-    base = (st.get_option("server.baseUrlPath") or "").strip("/")
-    prefix = f"/{base}" if base else ""
-    return f"{prefix}/app/static/{JS_FILE.name}?v={digest}"
 
 
 def _round_array(a: np.ndarray, digits: int = SIGNIFICANT_DIGITS) -> list:
@@ -168,7 +128,7 @@ def chart_payload(charts: Sequence[Chart], *, columns: int = 2, step: int | None
                   markers: Iterable[tuple[int, str]] = ()) -> dict:
     """Everything one tick sends: the charts, the step they show, the settings-change markers."""
     return {
-        "src": _script_url(),
+        "src": module_url(JS_FILE.name),
         "columns": int(columns),
         "step": None if step is None else int(step),
         "markers": [[int(s), str(text)] for s, text in markers],
@@ -205,11 +165,7 @@ def clicked(key: str) -> dict | None:
 
 def sent_charts(at: Any, key: str) -> dict:
     """What a page sent to the live view ``key`` in an AppTest run (``{}`` if nothing)."""
-    for node in at.get("bidi_component"):
-        proto = node.proto
-        if proto.id.endswith(key) or key in proto.id:
-            return json.loads(proto.json)
-    return {}
+    return sent_data(at, key)
 
 
 def chart_titles(payload: dict) -> dict[str, str]:

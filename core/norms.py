@@ -925,7 +925,7 @@ def trainable_norm_parameters(norm: str) -> int:
 
 
 DEAD_SHARE = 0.99  # ReLU outputs after conv 2 that are 0 on the validation digits: above this, the model is dead
-RACE_STATES = ("not started", "learning", "dead", "stopped")
+RACE_STATES = ("not started", "training", "dead", "stopped")
 
 
 @dataclass(frozen=True)
@@ -944,7 +944,7 @@ class RaceVerdict:
 
 def race_verdicts(snap: NormRaceSnapshot) -> dict[str, RaceVerdict]:
     """Each model's state: stopped (diverged, rolled back), dead (its ReLUs after conv 2 output
-    only 0, so its prediction no longer depends on the image and no gradient flows), learning.
+    only 0, so its prediction no longer depends on the image and no gradient flows), training.
 
     A dead model has not diverged: its loss stays finite, near ln 10 for ten classes.
     """
@@ -960,7 +960,7 @@ def race_verdicts(snap: NormRaceSnapshot) -> dict[str, RaceVerdict]:
         elif len(snap.train_steps[norm]) == 0:
             state = "not started"
         else:
-            state = "learning"
+            state = "training"
         out[norm] = RaceVerdict(norm, state, int(steps[-1]), float(acc[-1]), float(np.max(acc)),
                                 float(snap.val_loss[norm][-1]), dead, error)
     return out

@@ -53,6 +53,9 @@ TOPICS: tuple[PageInfo, ...] = (
              hook="Kernel, stride, padding, dilation, transposed and pooling: watch the output size follow "
                   "the formula, frame by frame.",
              picture="conv.svg"),
+    PageInfo("pages/norms.py", "LRN vs batch normalisation", "⚖️", "norms", "Building blocks",
+             hook="Work out LRN and batch norm by hand, then race them on digits and raise the learning rate live.",
+             picture="norms.svg"),
     PageInfo("pages/gan.py", "GAN training live", "🎨", "gan", "Generative models",
              hook="A generator and a discriminator play their game on 2-D data, live: watch modes appear "
                   "or collapse.",

@@ -228,7 +228,7 @@ def layer_stats_figure(snap: NormRaceSnapshot, layer: str = "norm1", height: int
                                  hovertemplate=f"{label} mean: %{{y:.3f}}<extra></extra>"))
     shapes, notes = _change_marks(snap.changes if mark_changes else ())
     return figure(traces, f"“{LAYER_LABELS[layer]}”: std (solid) and mean (dashed)",
-                  STEP_AXIS, "activation on validation digits (unitless)", height=height,
+                  STEP_AXIS, "activation (unitless)", height=height,
                   layout={"shapes": shapes, "annotations": notes, "xaxis": {"range": [0, max(snap.max_steps, 1)]}})
 
 
@@ -251,4 +251,4 @@ def running_stats_figure(steps, running, data, *, stat: str = "mean", x_title: s
                                  line={"color": colour, "width": 1, "dash": "dot"}, showlegend=False))
     word = "mean" if stat == "mean" else "variance"
     return figure(traces, f"BatchNorm's running {word} (solid) and the {word} of all the data (dotted)",
-                  x_title, f"{word} of conv 1 outputs (unitless)", height=height)
+                  x_title, f"conv 1 output {word}", height=height)

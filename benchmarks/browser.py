@@ -41,6 +41,8 @@ PAGES = {  # page -> (url path, what to do before pressing Start)
     "gan": ("gan", None),
     "entropy": ("entropy?epochs=100", "tab:2"),
     "bandits": ("bandits?view=single", None),
+    "gridworld": ("gridworld?episodes=5000", None),
+    "activations": ("activations", None),
 }
 
 # Installed in the page: counts animation frames and records each change of the step drawn.

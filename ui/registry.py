@@ -53,6 +53,10 @@ TOPICS: tuple[PageInfo, ...] = (
              hook="Kernel, stride, padding, dilation, transposed and pooling: watch the output size follow "
                   "the formula, frame by frame.",
              picture="conv.svg"),
+    PageInfo("pages/activations.py", "Activation functions", "⚡", "activations", "Building blocks",
+             hook="ReLU to Swish and Mish with their slopes, vanishing signals at initialisation, and a live race "
+                  "of networks on your own points.",
+             picture="activations.svg"),
     PageInfo("pages/norms.py", "LRN vs batch normalisation", "⚖️", "norms", "Building blocks",
              hook="Work out LRN and batch norm by hand, then race them on digits and raise the learning rate live.",
              picture="norms.svg"),
@@ -63,6 +67,10 @@ TOPICS: tuple[PageInfo, ...] = (
     PageInfo("pages/bandits.py", "Multi-armed bandits", "🎰", "bandits", "Reinforcement learning",
              hook="Explore or exploit? Race epsilon-greedy, UCB and Thompson sampling on the 10-armed testbed.",
              picture="bandits.svg"),
+    PageInfo("pages/gridworld.py", "Q-learning in a maze", "🐭", "gridworld", "Reinforcement learning",
+             hook="Q-learning, SARSA and a deep Q-network learn the same maze, live: click cells to build "
+                  "your own.",
+             picture="gridworld.svg"),
 )
 
 

@@ -59,6 +59,7 @@ import copy
 import math
 import numbers
 import re
+import time
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -902,6 +903,19 @@ def expected_sarsa(env: GridWorld, episodes: int, alpha: float, epsilon: float, 
     return _learn("expected_sarsa", env, episodes, alpha, epsilon, gamma, seed, **kwargs)
 
 
+def late_episodes(episodes: int) -> range:
+    """The episodes (0-based) whose rewards tell what a settled learner earns
+    online: the last 100 (Sutton & Barto figure 6.4's 401-500 of 500), or the
+    last fifth of a run shorter than 200 episodes.
+
+    >>> late_episodes(500)
+    range(400, 500)
+    """
+    episodes = _check_int("episodes", episodes, 1)
+    n = 100 if episodes >= 200 else max(1, episodes // 5)
+    return range(episodes - n, episodes)
+
+
 # -- tabular learners: many runs at once ---------------------------------------------------------
 
 
@@ -925,16 +939,19 @@ class BatchResult:
 
 def run_batch(env: GridWorld, algorithm: str, n_runs: int, episodes: int, alpha: float, epsilon: float,
               gamma: float = 1.0, seed: int = 0, *, epsilon_decay: float = 0.0, max_steps: int | None = None,
-              initial_q: float = 0.0, block: int = 512) -> BatchResult:
+              initial_q: float = 0.0, block: int = 512, max_seconds: float | None = None) -> BatchResult:
     """Run ``n_runs`` independent learners for ``episodes`` episodes each, in lockstep.
 
     Arrays hold one row per run; the Python loop is over moves, and a run
     that finishes an episode starts its next one at once (runs are not
     synchronised by episode). Random numbers come in blocks of ``block``
     moves: with ``n_runs=1`` every number matches the single-run learner with
-    the same seed, so the results are identical.
+    the same seed, so the results are identical. ``max_seconds``: raise
+    ``TimeoutError`` when the runs take longer than that (a page's time limit).
     """
     gamma, max_steps = _check_learning(env, algorithm, alpha, epsilon, gamma, epsilon_decay, max_steps)
+    deadline = None if max_seconds is None else (
+        time.perf_counter() + _check_real("max_seconds", max_seconds, 0.0, lo_open=True))
     R, S, A, E = _check_int("n_runs", n_runs, 1), env.n_states, N_ACTIONS, _check_int("episodes", episodes, 1)
     rng = np.random.default_rng(_check_int("seed", seed, 0))
     Q = np.full((R * S, A), _check_real("initial_q", initial_q))  # row run * S + state
@@ -964,7 +981,11 @@ def run_batch(env: GridWorld, algorithm: str, n_runs: int, episodes: int, alpha:
 
     draws = uniforms()
     a = choose(base + start, epsilon_at(epsilon, epsilon_decay, ep), next(draws)) if sarsa_ else None
+    moves = 0
     while active.any():
+        moves += 1
+        if deadline is not None and moves % 256 == 0 and time.perf_counter() > deadline:
+            raise TimeoutError(f"{R} runs of {E} episodes take longer than {max_seconds:g} s")
         u = next(draws)
         eps = epsilon_at(epsilon, epsilon_decay, ep)
         if not sarsa_:
@@ -1348,6 +1369,6 @@ __all__ = [
     "GridSnapshot", "GridWorld", "Maze", "MazePreset", "Solution", "TabularAgent", "TabularConfig", "TabularLearner",
     "TabularSnapshot", "check_gamma", "cliff_maze", "cliff_walking", "encode_maze", "epsilon_at",
     "epsilon_greedy_optimum", "epsilon_greedy_probabilities", "expected_sarsa", "greedy_path", "greedy_policy",
-    "greedy_return", "online_return", "parse_maze", "policy_return", "policy_values", "q_learning", "return_gap",
-    "run_batch", "sarsa", "validate", "value_iteration",
+    "greedy_return", "late_episodes", "online_return", "parse_maze", "policy_return", "policy_values", "q_learning",
+    "return_gap", "run_batch", "sarsa", "validate", "value_iteration",
 ]

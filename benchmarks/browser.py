@@ -52,8 +52,8 @@ SAMPLER = """
   function stepShown() {
     if (!st.host || !st.host.isConnected) {
       st.host = null;
-      for (const e of document.querySelectorAll('[data-testid="stBidiComponent"], [class*="Bidi"], div')) {
-        if (e.shadowRoot && e.shadowRoot.querySelector('.lc-root')) { st.host = e; break; }
+      for (const e of document.querySelectorAll('div')) {  // the last visible live view: the one trained
+        if (e.shadowRoot && e.shadowRoot.querySelector('.lc-root') && e.offsetParent !== null) st.host = e;
       }
     }
     if (st.host) {
@@ -111,11 +111,11 @@ def start_server(root: Path) -> tuple[subprocess.Popen, str]:
 
 
 def _chart_box(page):
-    """The main chart's element: the live view, or (older checkouts) the first Plotly chart."""
-    live = page.locator("div.lc-root").first
+    """The main chart's element: the visible live view, or (older checkouts) the first visible Plotly chart."""
+    live = page.locator("div.lc-root").filter(visible=True)
     if live.count():
-        return live
-    return page.get_by_test_id("stPlotlyChart").first
+        return live.last
+    return page.get_by_test_id("stPlotlyChart").filter(visible=True).first
 
 
 def _blank(png: bytes) -> bool:
@@ -144,15 +144,6 @@ def measure(page, url: str, name: str, seconds: float = 10.0, keep: Path | None 
     start.click()
     expect(page.get_by_role("button", name="⏸ Pause").first).to_be_visible(timeout=30_000)
     page.wait_for_timeout(1500)  # the first ticks (imports, first chunk) are not steady state
-    page.evaluate(SAMPLER)
-    page.wait_for_timeout(seconds * 1000)
-    live = page.evaluate("() => ({ frames: window.__live.frames, changes: window.__live.changes })")
-    changes = live["changes"]
-    result = {
-        "updates_per_second": round(max(0, len(changes) - 1) / seconds, 2),
-        "frames_per_second": round(live["frames"] / seconds, 1),
-        "steps_drawn": [changes[0][1], changes[-1][1]] if changes else None,
-    }
     pauses = []
     for _ in range(3):
         pause = page.get_by_role("button", name="⏸ Pause").first
@@ -166,7 +157,17 @@ def measure(page, url: str, name: str, seconds: float = 10.0, keep: Path | None 
         page.get_by_role("button", name="▶ Resume").first.click()
         page.get_by_role("button", name="⏸ Pause").first.wait_for(timeout=30_000)
         page.wait_for_timeout(1000)
-    result["pause_ms"] = round(statistics.median(pauses)) if pauses else None
+    pause_ms = round(statistics.median(pauses)) if pauses else None
+    page.evaluate(SAMPLER)
+    page.wait_for_timeout(seconds * 1000)
+    live = page.evaluate("() => ({ frames: window.__live.frames, changes: window.__live.changes })")
+    changes = live["changes"]
+    result = {
+        "updates_per_second": round(max(0, len(changes) - 1) / seconds, 2),
+        "frames_per_second": round(live["frames"] / seconds, 1),
+        "steps_drawn": [changes[0][1], changes[-1][1]] if changes else None,
+        "pause_ms": pause_ms,
+    }
     box = _chart_box(page)
     blanks = failed = 0
     for i in range(30):

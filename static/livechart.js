@@ -147,6 +147,7 @@ function drawChart(chart, theme, markers) {
   const width = Math.max(200, chart.box.clientWidth || 600);
   const canvas = chart.canvas;
   const ctx = canvas.getContext("2d");
+  shareColourAxes(traces, layout);
   const colours = (layout.colorway && layout.colorway.length) ? layout.colorway : theme.categorical;
   traces.forEach((t, i) => { t._colour = traceColour(t, colours[i % colours.length], theme); });
 
@@ -179,7 +180,8 @@ function drawChart(chart, theme, markers) {
   if (anchored) {
     const xa = axes.x[anchored.spec.scaleanchor];
     const plotW = Math.max(40, width - left - right) * (xa.domain[1] - xa.domain[0]);
-    const ratio = (anchored.range[1] - anchored.range[0]) / (xa.range[1] - xa.range[0]) * (anchored.spec.scaleratio || 1);
+    const ratio = Math.abs(anchored.range[1] - anchored.range[0]) / Math.abs(xa.range[1] - xa.range[0]) *
+      (anchored.spec.scaleratio || 1);
     height = Math.min(height, Math.ceil(top + bottom + plotW * ratio / (anchored.domain[1] - anchored.domain[0])) + 4);
   }
   const dpr = window.devicePixelRatio || 1;
@@ -231,6 +233,34 @@ function drawChart(chart, theme, markers) {
   }
 }
 
+function shareColourAxes(traces, layout) {
+  // Heatmaps on one layout.coloraxis share its scale, limits and colour bar (one bar for all).
+  const groups = new Map();
+  for (const t of traces) {
+    if (t.type !== "heatmap" || !t.coloraxis || !layout[t.coloraxis]) continue;
+    if (!groups.has(t.coloraxis)) groups.set(t.coloraxis, []);
+    groups.get(t.coloraxis).push(t);
+  }
+  for (const [name, members] of groups) {
+    const ca = layout[name];
+    let lo = ca.cmin;
+    let hi = ca.cmax;
+    if (lo === undefined || lo === null || hi === undefined || hi === null) {
+      const all = members.map((t) => heatRange({ z: t.z }));
+      if (lo === undefined || lo === null) lo = Math.min(...all.map((r) => r[0]));
+      if (hi === undefined || hi === null) hi = Math.max(...all.map((r) => r[1]));
+    }
+    members.forEach((t, i) => {
+      if (ca.colorscale) t.colorscale = ca.colorscale;
+      t.zmin = lo;
+      t.zmax = hi;
+      t.zmid = undefined;
+      t.showscale = i === 0 && ca.showscale !== false;
+      if (ca.colorbar) t.colorbar = ca.colorbar;
+    });
+  }
+}
+
 function traceColour(t, fallback, theme) {
   const m = t.marker || {};
   const l = t.line || {};
@@ -243,7 +273,6 @@ function fixColour(c, theme) {
   if (typeof c !== "string") return c;
   const v = c.trim().toLowerCase();
   if (v === "black" || v === "#000" || v === "#000000") return theme.text;
-  if (theme.dark && (v === "white" || v === "#fff" || v === "#ffffff")) return theme.background;
   return c;
 }
 
@@ -364,6 +393,7 @@ function resolveRange(ax, layout) {
     if (spec.tickvals) for (const c of spec.tickvals) if (!cats.includes(String(c))) cats.push(String(c));
     ax.categories = cats;
     ax.range = spec.range ? spec.range.slice() : [-0.5, Math.max(0, cats.length - 1) + 0.5];
+    if (!spec.range && spec.autorange === "reversed") ax.range.reverse();
     return;
   }
   const log = ax.type === "log";
@@ -386,7 +416,7 @@ function resolveRange(ax, layout) {
     hi += pad + barPad;
     if (bars && ax.kind === "y" && lo >= -1e-12 && !log) lo = 0;
   }
-  ax.range = [lo, hi];
+  ax.range = spec.autorange === "reversed" ? [hi, lo] : [lo, hi];
 }
 
 function placeAxes(axes, plot, layout) {
@@ -404,15 +434,17 @@ function placeAxes(axes, plot, layout) {
     if (!anchor || !axes.x[anchor]) continue;
     const xa = axes.x[anchor];
     const ratio = ya.spec.scaleratio || 1;
-    const xPer = (xa.p1 - xa.p0) / (xa.range[1] - xa.range[0]);
-    const yPer = (ya.p0 - ya.p1) / (ya.range[1] - ya.range[0]) / ratio;
+    const xSpan = Math.abs(xa.range[1] - xa.range[0]);
+    const ySpan = Math.abs(ya.range[1] - ya.range[0]);
+    const xPer = (xa.p1 - xa.p0) / xSpan;
+    const yPer = (ya.p0 - ya.p1) / ySpan / ratio;
     if (xPer > yPer) {
-      const w = yPer * (xa.range[1] - xa.range[0]);
+      const w = yPer * xSpan;
       const mid = (xa.p0 + xa.p1) / 2;
       xa.p0 = mid - w / 2;
       xa.p1 = mid + w / 2;
     } else {
-      const h = xPer * ratio * (ya.range[1] - ya.range[0]);
+      const h = xPer * ratio * ySpan;
       const mid = (ya.p0 + ya.p1) / 2;
       ya.p0 = mid + h / 2;
       ya.p1 = mid - h / 2;
@@ -696,7 +728,8 @@ function drawScatter(ctx, t, xa, ya, chart, theme) {
   }
   if (mode.includes("text") && t.text) {
     const tf = t.textfont || {};
-    ctx.fillStyle = fixColour(tf.color, theme) || colour;
+    const textColours = Array.isArray(tf.color) ? tf.color.map((c) => fixColour(c, theme)) : null;
+    ctx.fillStyle = textColours ? colour : (fixColour(tf.color, theme) || colour);
     ctx.font = `${tf.size || 12}px ${ctx.font.split("px ").pop()}`;
     ctx.textAlign = "center";
     const pos = t.textposition || "middle center";
@@ -704,6 +737,7 @@ function drawScatter(ctx, t, xa, ya, chart, theme) {
     for (let i = 0; i < n; i++) {
       const s = Array.isArray(t.text) ? t.text[i] : t.text;
       if (s === undefined || s === null || !isFinite(px[i]) || !isFinite(py[i])) continue;
+      if (textColours) ctx.fillStyle = textColours[i % textColours.length] || colour;
       ctx.fillText(stripTags(String(s)), px[i], py[i] + (pos.startsWith("top") ? -3 : pos.startsWith("bottom") ? 3 : 0));
     }
   }
@@ -875,6 +909,12 @@ function drawHeatmap(ctx, t, xa, ya, chart) {
   if (!nx || !ny) return;
   const scale = colourScale(t);
   const [lo, hi] = heatRange(t);
+  const xs = t.x && t.x.length === nx ? t.x.map(Number) : [...Array(nx).keys()];
+  const ys = t.y && t.y.length === ny ? t.y.map(Number) : [...Array(ny).keys()];
+  // Row r sits at ys[r]: whether row 0 is drawn at the bottom or the top (a reversed axis)
+  // follows the axes, and so does the order of the columns.
+  const rowsUp = ny < 2 || toPixel(ya, ys[ny - 1]) < toPixel(ya, ys[0]);
+  const colsRight = nx < 2 || toPixel(xa, xs[nx - 1]) > toPixel(xa, xs[0]);
   const off = document.createElement("canvas");
   off.width = nx;
   off.height = ny;
@@ -883,15 +923,13 @@ function drawHeatmap(ctx, t, xa, ya, chart) {
   for (let r = 0; r < ny; r++) {
     for (let c = 0; c < nx; c++) {
       const v = z[r][c];
-      const k = ((ny - 1 - r) * nx + c) * 4; // row 0 is the lowest y: draw it at the bottom
+      const k = ((rowsUp ? ny - 1 - r : r) * nx + (colsRight ? c : nx - 1 - c)) * 4;
       if (v === null || !isFinite(v)) { img.data[k + 3] = 0; continue; }
       const [R, G, B, A] = sampleScale(scale, (v - lo) / (hi - lo));
       img.data[k] = R; img.data[k + 1] = G; img.data[k + 2] = B; img.data[k + 3] = Math.round(255 * A);
     }
   }
   octx.putImageData(img, 0, 0);
-  const xs = t.x && t.x.length === nx ? t.x.map(Number) : [...Array(nx).keys()];
-  const ys = t.y && t.y.length === ny ? t.y.map(Number) : [...Array(ny).keys()];
   const dx = nx > 1 ? xs[1] - xs[0] : 1;
   const dy = ny > 1 ? ys[1] - ys[0] : 1;
   const x0 = toPixel(xa, xs[0] - dx / 2);
@@ -1078,8 +1116,9 @@ function drawLegend(ctx, rows, y0, theme, font) {
           marker(ctx, sym, x + 13, y, Math.min(10, Math.max(6, sz)), c, m.line && m.line.width ? c : null, m.line ? m.line.width : 0);
         }
         if (mode === "text") {
+          const sample = Array.isArray(t.text) ? t.text.find((v) => v !== null && v !== undefined) : t.text;
           ctx.fillStyle = t._colour;
-          ctx.fillText(Array.isArray(t.text) ? String(t.text[0]) : "Aa", x + 8, y);
+          ctx.fillText(fit(ctx, stripTags(sample === undefined || sample === null ? "Aa" : String(sample)), 24), x + 4, y);
         }
       }
       ctx.fillStyle = theme.text;
@@ -1150,7 +1189,8 @@ function hover(chart, event) {
   let text;
   if (best.h.kind === "heat") {
     const [r, c] = best.i;
-    text = hoverText(t, { x: best.h.xs[c], y: best.h.ys[r], z: t.z[r][c] });
+    const cd = t.customdata && t.customdata[r] ? t.customdata[r][c] : undefined;
+    text = hoverText(t, { x: best.h.xs[c], y: best.h.ys[r], z: t.z[r][c], customdata: cd });
   } else {
     const i = best.i;
     const cd = t.customdata ? t.customdata[i] : undefined;

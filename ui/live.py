@@ -42,7 +42,6 @@ MIN_TICK_SECONDS = 0.02  # the least a tick trains when the server is crowded
 STEP_SECONDS = 0.3  # training time the Step button may use
 ACTIVE_WINDOW = 2.0  # a trainer that ticked this recently counts as active
 MAX_INTERVAL = 2.0  # the slowest tick rate a crowded server falls back to (seconds between ticks)
-RETUNE_EVERY = 3.0  # at most one full rerun this often to adapt the tick rate
 
 _run_ids = itertools.count(1)
 _active: dict[int, float] = {}  # run id -> when it last ticked, over every session of the server
@@ -63,7 +62,6 @@ class LiveRun:
     progress: deque = field(default_factory=lambda: deque(maxlen=40))  # (wall time, step) per tick
     applied: str | None = None  # the last settings change applied live
     tick_seconds: float | None = None  # how long a tick takes here (draw + train), smoothed
-    last_retune: float = 0.0
 
     @property
     def changes(self) -> list[tuple[int, str]]:
@@ -302,11 +300,8 @@ def live_training_panel(
                 st.rerun(scope="app")  # draw the end state and the buttons; stops the ticks
             took = time.perf_counter() - started
             live.tick_seconds = took if live.tick_seconds is None else 0.7 * live.tick_seconds + 0.3 * took
-            wanted = tick_interval(live, base)
-            now = time.monotonic()
-            if abs(wanted - interval) > 0.25 * interval and now - live.last_retune > RETUNE_EVERY:
-                live.last_retune = now
-                st.rerun(scope="app")  # a new tick rate: the browser asks for ticks no faster than they end
+            # The tick rate adapts at the next full rerun (Resume, a setting): forcing one from here
+            # to change the rate stalled the ticks now and then in Chromium.
 
     _live_view()
     return st.session_state[key].snapshot

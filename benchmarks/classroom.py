@@ -74,6 +74,7 @@ To add a page, add a row to ``ANALYTIC_PAGES`` or ``LIVE_PAGES`` below.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import asyncio
 import json
 import math
@@ -1065,7 +1066,9 @@ def main(argv: list[str] | None = None) -> dict:
         proc, base = start_server(log_path, tuple(args.server_arg), args.app_dir.resolve())
         pid = proc.pid
     try:
-        result = asyncio.run(simulate(args, base, pid))
+        # Its own event loop in its own thread: the caller may already run one (pytest-playwright does).
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            result = pool.submit(asyncio.run, simulate(args, base, pid)).result()
     finally:
         if proc is not None:
             stop_server(proc)

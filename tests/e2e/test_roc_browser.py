@@ -15,6 +15,9 @@ from PIL import Image
 from playwright.sync_api import expect
 
 from tests.e2e.browser import (
+    assert_charts_drawn,
+    live_root,
+    live_step,
     assert_no_exception,
     full_screenshot,
     open_app,
@@ -95,8 +98,11 @@ def test_models_and_live_mlp(page, server_url, console_errors, screenshot_dir):
     page.get_by_role("button", name="Pause").click()
     expect(page.get_by_role("button", name="Resume")).to_be_visible()
     wait_idle(page)
-    titles = [t or "" for t in page.get_by_test_id("stPlotlyChart").locator(".gtitle").all_text_contents()]
-    assert any("three models" in t for t in titles) and any("MLP training loss" in t for t in titles)
+    # the live view holds the three models' ROC and PR curves and the MLP's loss, drawn at the paused step
+    assert_charts_drawn(page, 3)
+    labels = live_root(page).locator("canvas").evaluate_all("els => els.map(e => e.getAttribute('aria-label'))")
+    assert any("three models" in t for t in labels) and any("MLP training loss" in t for t in labels), labels
+    assert live_step(page) == progress_count(page)
     time.sleep(1.0)
     assert_no_exception(page)
     full_screenshot(page, screenshot_dir / "roc-models.png")

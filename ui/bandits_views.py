@@ -260,10 +260,12 @@ def simulate(strategy: str, params: tuple[tuple[str, Any], ...], testbed: tuple[
                        **dict(testbed))
 
 
-QUICK_WORK = 1_500_000  # run-steps answered at once; more is previewed, then refined in the background
+QUICK_WORK = 400_000  # run-steps answered at once; more is previewed, then refined in the background
+WATCHED_FOR = 3.0  # seconds: a queued full simulation nobody asked for since is dropped
 _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bandits")  # one big simulation at a time, server-wide
 _futures: OrderedDict[tuple, Future] = OrderedDict()  # shared by every session: a class asks the same thing
 _futures_lock = threading.Lock()
+_asked: dict[tuple, float] = {}  # key -> when a page last asked for it (the preview polls every second)
 KEEP_FUTURES = 48
 
 
@@ -275,15 +277,25 @@ def _job_key(job) -> tuple:
 def _full_result(job) -> Future:
     """The full simulation of ``job``, started once for the whole server and shared."""
     key = _job_key(job)
+    now = time.monotonic()
     with _futures_lock:
+        _asked[key] = now
+        # A class moving sliders asks for many testbeds: drop the queued ones nobody watches any more,
+        # so the one background thread only computes what a student still waits for.
+        for other, pending in list(_futures.items()):
+            if other != key and not pending.done() and now - _asked.get(other, 0.0) > WATCHED_FOR:
+                if pending.cancel():
+                    del _futures[other]
+                    _asked.pop(other, None)
         future = _futures.get(key)
-        if future is None or (future.done() and future.exception() is not None):
+        if future is None or future.cancelled() or (future.done() and future.exception() is not None):
             future = _pool.submit(run_testbed, key[0], n_arms=key[3], n_runs=key[4], n_steps=key[5], seed=key[6],
                                   **dict(key[1]), **dict(key[2]))
             _futures[key] = future
         _futures.move_to_end(key)
         while len(_futures) > KEEP_FUTURES:
-            _futures.popitem(last=False)
+            old, _ = _futures.popitem(last=False)
+            _asked.pop(old, None)
     return future
 
 
@@ -304,19 +316,20 @@ def _run_all(jobs: list[tuple[str, str, tuple, TestbedChoice]]) -> list[TestbedR
     if work <= QUICK_WORK:
         return [one(job) for job in jobs]
     futures = [_full_result(job) for job in jobs]
-    if all(f.done() and f.exception() is None for f in futures):
+    if all(f.done() and not f.cancelled() and f.exception() is None for f in futures):
         return [f.result() for f in futures]
     steps = jobs[0][3].n_steps
     quick_runs = max(20, min(jobs[0][3].n_runs, QUICK_WORK // max(1, steps * len(jobs))))
     preview = [one(job, quick_runs) for job in jobs]
-    _wait_for_full(futures, quick_runs, jobs[0][3].n_runs)
+    _wait_for_full(jobs, quick_runs, jobs[0][3].n_runs)
     return preview
 
 
-def _wait_for_full(futures: list[Future], quick_runs: int, n_runs: int) -> None:
+def _wait_for_full(jobs: list, quick_runs: int, n_runs: int) -> None:
     """A note that the curves are a preview, redrawn in full (whole page) once the background work is done."""
     @st.fragment(run_every=1.0)
     def _progress() -> None:
+        futures = [_full_result(job) for job in jobs]  # asking again keeps them queued while this page waits
         done = sum(f.done() for f in futures)
         if done == len(futures):
             st.rerun(scope="app")

@@ -6,11 +6,12 @@ sends to the browser), never through a panel's private session keys.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from streamlit.testing.v1 import AppTest
+
+from ui.static_module import sent_data
 
 
 def metric(at: AppTest, label: str) -> str:
@@ -22,10 +23,9 @@ def metric(at: AppTest, label: str) -> str:
 
 def live_view(at: AppTest, key: str) -> dict:
     """What the page sent to the live view ``key`` (``ui.livechart``): charts, step, markers."""
-    for node in at.get("bidi_component"):
-        if node.proto.id.endswith(key):
-            return json.loads(node.proto.json)
-    raise AssertionError(f"no live view {key!r} on the page")
+    data = sent_data(at, key)
+    assert data, f"no live view {key!r} on the page"
+    return data
 
 
 def live_figures(at: AppTest, key: str) -> dict[str, dict]:

@@ -17,7 +17,8 @@ titles with units, legends): the browser draws the subset of Plotly they use.
 ``history=True`` marks a chart whose x axis is the trainer's step, where the
 settings changed while training are drawn as dotted lines.
 
-AppTest has no browser: ``sent_charts(at, key)`` reads back what a page sent.
+AppTest has no browser: ``ui.static_module.sent_data(at, key)`` (or
+``tests.helpers.live_view``) reads back what a page sent.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from ui.static_module import STATIC, module_url, sent_data, static_component
+from ui.static_module import STATIC, module_url, static_component
 
 JS_FILE = STATIC / "livechart.js"
 SIGNIFICANT_DIGITS = 5
@@ -161,17 +162,3 @@ def clicked(key: str) -> dict | None:
     if value is None and isinstance(state, dict):
         value = state.get("click")
     return value
-
-
-def sent_charts(at: Any, key: str) -> dict:
-    """What a page sent to the live view ``key`` in an AppTest run (``{}`` if nothing)."""
-    return sent_data(at, key)
-
-
-def chart_titles(payload: dict) -> dict[str, str]:
-    """chart id -> its title text, from a payload (handy in tests)."""
-    out = {}
-    for chart in payload.get("charts", []):
-        title = chart["fig"]["layout"].get("title", {})
-        out[chart["id"]] = title.get("text", "") if isinstance(title, dict) else str(title)
-    return out

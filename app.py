@@ -25,6 +25,18 @@ st.set_page_config(
 configure_threads()
 
 
+@st.cache_resource(show_spinner=False)
+def _start_workers() -> bool:
+    """Once per server: start the worker process that computes the bandit testbed (see core.pool)."""
+    from ui.bandits_views import warm_workers
+
+    warm_workers()
+    return True
+
+
+_start_workers()
+
+
 def _page(info):
     return st.Page(info.path, title=info.title, icon=info.icon, url_path=info.url_path, default=info is HOME)
 

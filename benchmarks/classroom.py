@@ -740,8 +740,22 @@ def pid_listening_on(port: int) -> int | None:
     return None
 
 
+def process_family(pid: int) -> list[int]:
+    """``pid`` and every process it started (the app's worker processes), from /proc."""
+    family, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        family.append(p)
+        try:
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return family
+
+
 class ProcSampler:
-    """CPU (% of one core) and resident memory of one process, once a second, from /proc."""
+    """CPU (% of one core) and resident memory of the server and its worker processes, once a second."""
 
     def __init__(self, pid: int | None) -> None:
         self.pid = pid
@@ -750,23 +764,37 @@ class ProcSampler:
         self.client_cpu: list[float] = []
         self._tick = os.sysconf("SC_CLK_TCK")
 
-    def _cpu_seconds(self, pid: int | str) -> float | None:
+    def _own_cpu_seconds(self, pid: int | str) -> float | None:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             return (int(fields[11]) + int(fields[12])) / self._tick  # utime + stime
         except (OSError, IndexError, ValueError):
             return None
 
+    def _cpu_seconds(self, pid: int | str) -> float | None:
+        if pid == "self":
+            return self._own_cpu_seconds(pid)
+        own = self._own_cpu_seconds(pid)
+        if own is None:
+            return None
+        # workers that exited take their CPU time with them: the sampler never counts a negative interval
+        workers = sum(self._own_cpu_seconds(p) or 0.0 for p in process_family(int(pid))[1:])
+        return own + workers
+
     def rss(self) -> float | None:
+        """Resident memory of the server plus its worker processes, in MB."""
         if self.pid is None:
             return None
-        try:
-            for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024
-        except OSError:
-            return None
-        return None
+        total, found = 0.0, False
+        for pid in process_family(self.pid):
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) / 1024
+                        found = True
+            except OSError:
+                continue
+        return total if found else None
 
     async def run(self, stop: asyncio.Event) -> None:
         last_t = time.monotonic()
@@ -782,7 +810,7 @@ class ProcSampler:
             server = self._cpu_seconds(self.pid) if self.pid else None
             client = self._cpu_seconds("self")
             if server is not None and last_server is not None:
-                self.cpu.append(100 * (server - last_server) / dt)
+                self.cpu.append(max(0.0, 100 * (server - last_server) / dt))
             if client is not None and last_client is not None:
                 self.client_cpu.append(100 * (client - last_client) / dt)
             rss = self.rss()

@@ -71,7 +71,7 @@ from typing import Any
 
 import numpy as np
 
-from core.trainer import Snapshot
+from core.snapshot import Snapshot
 
 # -- the strategies -------------------------------------------------------------
 

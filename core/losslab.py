@@ -23,10 +23,13 @@ and the reliability-diagram bins. One trainer step is one epoch.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import json
 import math
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -253,7 +256,8 @@ class Teacher:
         start = time.perf_counter()
         self.config = config
         self.device = pick() if device is None else device
-        self.net = EnsembleMLP(config.members, config.hidden, config.layers, config.seed).to(self.device)
+        self.net: EnsembleMLP | None = EnsembleMLP(config.members, config.hidden, config.layers, config.seed)
+        self.net.to(self.device)
         x = torch.from_numpy(np.array(split.x_train)).to(self.device)
         y = torch.from_numpy(np.array(split.y_train)).to(self.device)
         gen = torch.Generator().manual_seed(config.seed)
@@ -271,14 +275,48 @@ class Teacher:
         self.net.eval()
         self.net.requires_grad_(False)
         member_val = self._member_logits(split.x_val)
-        self.train_logits = self._member_logits(split.x_train).mean(axis=0)
-        self.val_logits = member_val.mean(axis=0)
-        self.member_val_accuracy = tuple(float((lg.argmax(1) == split.y_val).mean()) for lg in member_val)
+        self._set_logits(split, self._member_logits(split.x_train).mean(axis=0), member_val.mean(axis=0),
+                         tuple(float((lg.argmax(1) == split.y_val).mean()) for lg in member_val))
+        self.train_seconds = time.perf_counter() - start
+
+    def _set_logits(self, split: DigitsSplit, train_logits: np.ndarray, val_logits: np.ndarray,
+                    member_val_accuracy: tuple[float, ...]) -> None:
+        self.train_logits, self.val_logits = train_logits, val_logits
+        self.member_val_accuracy = member_val_accuracy
         self.val_accuracy = float((self.val_logits.argmax(1) == split.y_val).mean())
         self.train_accuracy = float((self.train_logits.argmax(1) == split.y_train).mean())
         for arr in (self.train_logits, self.val_logits):
             arr.setflags(write=False)
-        self.train_seconds = time.perf_counter() - start
+
+    # -- a teacher saved to a file: the page loads it instead of training it under a class's load --
+
+    def save(self, path: Path) -> None:
+        """Write the config, the averaged logits and the members' accuracies (about 60 KB)."""
+        np.savez_compressed(
+            path, config=np.array(json.dumps(dataclasses.asdict(self.config))),
+            train_logits=self.train_logits.astype(np.float32), val_logits=self.val_logits.astype(np.float32),
+            member_val_accuracy=np.array(self.member_val_accuracy),
+        )
+
+    @classmethod
+    def load(cls, path: Path, config: TeacherConfig, split: DigitsSplit) -> Teacher | None:
+        """The teacher saved at ``path``, or None when the file is missing or was made for another config/split."""
+        try:
+            with np.load(path) as data:
+                if json.loads(str(data["config"])) != dataclasses.asdict(config):
+                    return None
+                train_logits = np.array(data["train_logits"], dtype=np.float32)
+                val_logits = np.array(data["val_logits"], dtype=np.float32)
+                member_acc = tuple(float(a) for a in data["member_val_accuracy"])
+        except (OSError, KeyError, ValueError):
+            return None
+        if train_logits.shape != (len(split.y_train), N_CLASSES) or val_logits.shape != (len(split.y_val), N_CLASSES):
+            return None
+        teacher = cls.__new__(cls)
+        teacher.config, teacher.device, teacher.net = config, torch.device("cpu"), None
+        teacher._set_logits(split, train_logits, val_logits, member_acc)
+        teacher.train_seconds = 0.0
+        return teacher
 
     @torch.no_grad()
     def _member_logits(self, x: np.ndarray) -> np.ndarray:
@@ -297,7 +335,19 @@ class Teacher:
 
     @property
     def n_parameters(self) -> int:
-        return sum(p.numel() for p in self.net.parameters())
+        """Weights and biases of all members (the same whether trained here or loaded)."""
+        c = self.config
+        sizes = [64] + [c.hidden] * c.layers + [N_CLASSES]
+        return c.members * sum(a * b + b for a, b in zip(sizes, sizes[1:], strict=False))
+
+
+TEACHER_FILE = Path(__file__).resolve().parent.parent / "assets" / "digits_teacher.npz"
+
+
+def shipped_teacher(config: TeacherConfig, split: DigitsSplit) -> Teacher:
+    """The default teacher from ``assets/`` (made by ``python3 -m scripts.make_teacher``; a test checks it
+    against a fresh training), or trained now when the file does not match ``config``."""
+    return Teacher.load(TEACHER_FILE, config, split) or Teacher(config, split)
 
 
 # -- the student -------------------------------------------------------------------

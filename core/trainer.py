@@ -27,10 +27,12 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
+
+from core.snapshot import Snapshot, Trainer  # noqa: F401  (re-exported: every trainer imports them from here)
 
 T = TypeVar("T")
 
@@ -49,32 +51,6 @@ def build_seeded(seed: int, factory: Callable[[], T]) -> T:
     with _SEED_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return factory()
-
-
-@dataclass
-class Snapshot:
-    """What every trainer reports after ``train``; topics subclass it."""
-
-    step: int
-    done: bool
-    error: str | None = None
-    metrics: dict[str, float] = field(default_factory=dict)
-
-
-@runtime_checkable
-class Trainer(Protocol):
-    """The protocol the live-training panel drives."""
-
-    step: int
-    max_steps: int | None
-    error: str | None
-
-    @property
-    def done(self) -> bool: ...
-
-    def train(self, steps: int) -> Snapshot: ...
-
-    def snapshot(self) -> Snapshot: ...
 
 
 def divergence_message(step: int, value: float, hint: str) -> str:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+
+# The app builds its figures without Plotly's per-property checks (core/plots/fastgo.py); every
+# figure a test builds is checked (test_core_plots compares the two ways on every page).
+os.environ["EXPLORABLES_VALIDATE_FIGURES"] = "1"
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 

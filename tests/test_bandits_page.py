@@ -17,6 +17,14 @@ SMALL = {"runs": "100", "steps": "200"}  # keeps a test fast; the defaults are t
 SIZE_KEYS = ("bandits:runs", "bandits:steps", "bandits:sruns", "bandits:preset")
 
 
+@pytest.fixture(autouse=True)
+def patient_pages(monkeypatch):
+    """A loaded test machine may take longer than a page waits for the worker; these tests read results."""
+    import ui.bandits_views as views
+
+    monkeypatch.setattr(views, "QUICK_WAIT", 60.0)
+
+
 def _table(at):
     return at.dataframe[0].value
 
@@ -181,3 +189,34 @@ def test_a_large_testbed_previews_at_once_and_refines_in_the_background():
     at.run()
     assert not [i.value for i in at.info if "quick preview" in i.value]
     assert list(_table(at)["strategy"])  # the scoreboard of the full result
+
+
+def test_a_slow_answer_leaves_the_page_usable_and_arrives_by_itself(monkeypatch):
+    """The testbed runs in a worker process; a page that would wait too long draws a note instead of curves,
+    and its polling fragment reruns the page when the worker is done (the session never blocks)."""
+    import ui.bandits_views as views
+
+    views.warm_workers()
+    assert views._quick.wait_started(30)
+    monkeypatch.setattr(views, "QUICK_WAIT", 0.0)
+    at = open_page(PAGE, {**SMALL, "seed": "4242"})  # a seed no other test asked for: nothing cached
+    assert not problems(at), problems(at)
+    assert not _plotly(at)
+    assert any("Simulating 3 strategies × 100 runs" in i.value for i in at.info), [i.value for i in at.info]
+    asked = [f for key, f in list(views._futures.items()) if key[-1] == 4242]
+    assert len(asked) == 3
+    for future in asked:
+        future.result(timeout=60)
+    monkeypatch.setattr(views, "QUICK_WAIT", 60.0)
+    at.run()
+    assert len(_plotly(at)) == 3
+    assert views._quick.uses_processes, views._quick.fallback
+
+
+def test_two_slots_asking_the_same_testbed_share_one_answer():
+    """Two identical contenders are one job: the page once waited for it 'twice' and reran itself forever."""
+    at = open_page(PAGE, {**SMALL, "s4": "epsilon_greedy", "e4": "0.1"})
+    assert not problems(at), problems(at)
+    assert len(_plotly(at)) == 3
+    assert not [i.value for i in at.info if "Simulating" in i.value]
+    assert len(_table(at)) == 4

@@ -1,10 +1,15 @@
 """Figure builders: structure (titles, axes, traces), not pixels."""
 
+import json
+
 import numpy as np
+import pytest
 
 from core.plots.common import series_figure, thin, trace_names
 from core.plots.regression import fit_figure, loss_figure
 from core.regression import RegressionConfig, RegressionTrainer
+from tests.conftest import open_page
+from ui.registry import all_pages
 
 
 def _titles(fig):
@@ -39,3 +44,25 @@ def test_empty_history_says_what_to_do():
     fig = series_figure(np.array([]), {"loss": np.array([])}, title="T", x_title="step", y_title="loss")
     assert "press Start" in fig.layout.annotations[0].text
     assert not series_figure(np.arange(3), {"loss": np.ones(3)}, title="T", x_title="s", y_title="l").layout.annotations
+
+
+@pytest.mark.parametrize("page", [p.path for p in all_pages()])
+def test_figures_built_without_validation_send_the_same_json(page, monkeypatch):
+    """core/plots/fastgo.py skips Plotly's property checks in the app: every chart each page sends
+    (st.plotly_chart specs and live views) must be the same as with the checks on."""
+    import ui.live
+
+    monkeypatch.setattr(ui.live, "STEP_SECONDS", 120.0)  # Step trains its full count, however busy the machine
+    sent = {}
+    for validate in ("1", "0"):
+        monkeypatch.setenv("EXPLORABLES_VALIDATE_FIGURES", validate)
+        at = open_page(page)
+        steps = [b for b in at.button if b.label == "⏭ Step"]
+        if steps:  # the live views' charts after some training, too
+            steps[0].click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+        views = [json.loads(node.proto.json) for node in at.get("bidi_component")]
+        sent[validate] = (charts, views)
+    assert sent["0"][0] or sent["0"][1], "the page sent no chart"
+    assert sent["0"] == sent["1"]

@@ -45,6 +45,7 @@ from core.losslab import (
     N_VAL,
     EnsembleMLP,
     LossLabConfig,
+    TEACHER_FILE,
     LossLabTrainer,
     Teacher,
     TeacherConfig,
@@ -380,6 +381,27 @@ def test_ensemble_members_equal_separately_built_mlps():
     for m in range(3):
         net = build_seeded(7 * 100 + m, lambda: mlp(16, 2))
         torch.testing.assert_close(out[m], net(x), rtol=1e-5, atol=1e-6)
+
+
+def test_shipped_teacher_is_what_training_produces(tmp_path):
+    """assets/digits_teacher.npz (loaded by the page instead of training under load) equals a fresh training."""
+    split, config = digits_split(), TeacherConfig()
+    shipped = Teacher.load(TEACHER_FILE, config, split)
+    assert shipped is not None, "assets/digits_teacher.npz is missing or stale: run python3 -m scripts.make_teacher"
+    fresh = Teacher(config, split, device=CPU)
+    np.testing.assert_allclose(special.softmax(shipped.val_logits, axis=1), special.softmax(fresh.val_logits, axis=1),
+                               atol=2e-3)
+    np.testing.assert_allclose(special.softmax(shipped.train_logits, axis=1),
+                               special.softmax(fresh.train_logits, axis=1), atol=2e-3)
+    assert shipped.val_accuracy == pytest.approx(fresh.val_accuracy, abs=1 / 360)
+    np.testing.assert_allclose(shipped.member_val_accuracy, fresh.member_val_accuracy, atol=2 / 360)
+    assert shipped.n_parameters == sum(p.numel() for p in fresh.net.parameters())
+    # a file made for another config is not used, and save/load round-trips
+    assert Teacher.load(TEACHER_FILE, TeacherConfig(epochs=3), split) is None
+    fresh.save(tmp_path / "t.npz")
+    again = Teacher.load(tmp_path / "t.npz", config, split)
+    np.testing.assert_allclose(again.val_logits, fresh.val_logits, rtol=1e-6, atol=1e-6)
+    assert Teacher.load(tmp_path / "missing.npz", config, split) is None
 
 
 @pytest.fixture(scope="module")

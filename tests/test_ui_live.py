@@ -198,10 +198,42 @@ def test_the_tick_budget_is_shared_when_many_train():
     live._active.clear()
 
 
+def test_a_crowd_of_trainers_shares_the_server_redraw_rate_and_views_retune_rarely():
+    import time
+
+    import ui.live as live
+    from core.regression import RegressionConfig, RegressionTrainer
+
+    live._active.clear()
+    trainer = RegressionTrainer(RegressionConfig())
+    run = live.LiveRun(trainer, None, trainer.snapshot())
+    alone = live.tick_interval(run, 1 / 6)
+    assert alone == pytest.approx(1 / 6)
+    now = time.monotonic()
+    for rid in range(6):
+        live._active[rid] = now
+    crowded = live.tick_interval(run, 1 / 6)
+    assert crowded == pytest.approx(6 / live.SERVER_TICKS_PER_SECOND)  # 6 views share 12 redraws a second
+    # a view told 1/6 s before the crowd came asks for a new interval, but not twice within RETUNE_AFTER
+    run.interval, run.retuned_at = alone, now - 60
+    assert live.needs_retune(run, 1 / 6, now=now)
+    run.retuned_at = now - 1
+    assert not live.needs_retune(run, 1 / 6, now=now)
+    # at the crowd's rate already: nothing to do; then ticks keep being cut short: slow down
+    run.interval, run.retuned_at = crowded, now - 60
+    assert not live.needs_retune(run, 1 / 6, now=now)
+    run.cut_short = 3
+    assert live.needs_retune(run, 1 / 6, now=now)
+    live._active.clear()
+    run.cut_short = 0
+    assert live.needs_retune(run, 1 / 6, now=now)  # the crowd left: back to the page's own rate
+
+
 def test_ticks_slow_down_to_what_they_take_on_a_crowded_server():
     import ui.live as live
     from core.regression import RegressionConfig, RegressionTrainer
 
+    live._active.clear()
     trainer = RegressionTrainer(RegressionConfig())
     run = live.LiveRun(trainer, None, trainer.snapshot())
     assert live.tick_interval(run, 0.15) == 0.15  # nothing measured yet

@@ -7,7 +7,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,7 @@ from core.bandits import (
     label,
     run_testbed,
 )
+from core.pool import WorkerPool
 from core.plots.bandits import (
     StudyCurve,
     arm_figure,
@@ -252,90 +253,136 @@ def testbed_controls(url: UrlState) -> TestbedChoice:
 # -- cached simulations -----------------------------------------------------------------
 
 
-@st.cache_data(max_entries=96, show_spinner=False)
-def simulate(strategy: str, params: tuple[tuple[str, Any], ...], testbed: tuple[tuple[str, Any], ...],
-             n_arms: int, n_runs: int, n_steps: int, seed: int) -> TestbedResult:
-    """``run_testbed``, cached on small values only (never on arrays)."""
-    return run_testbed(strategy, n_arms=n_arms, n_runs=n_runs, n_steps=n_steps, seed=seed, **dict(params),
-                       **dict(testbed))
-
-
 QUICK_WORK = 400_000  # run-steps answered at once; more is previewed, then refined in the background
-WATCHED_FOR = 3.0  # seconds: a queued full simulation nobody asked for since is dropped
-_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bandits")  # one big simulation at a time, server-wide
-_futures: OrderedDict[tuple, Future] = OrderedDict()  # shared by every session: a class asks the same thing
+QUICK_WAIT = 1.5  # seconds a rerun waits for its answer before drawing the page without it
+STARTUP_WAIT = 20.0  # seconds the first page waits for the worker process to start
+WATCHED_FOR = 3.0  # seconds: queued work nobody asked for since is dropped
+KEEP_RESULTS = 96  # finished simulations kept for every session (about 100 KB each)
+
+# The testbed steps through NumPy one step at a time: pure Python work that would hold the server's
+# interpreter lock for every student. It runs in worker processes instead (the second core): one for the
+# answers a page waits for, one at low priority for the large background averages. Results are shared by
+# the whole server, keyed by small values only (a class following one link asks the same thing).
+_quick = WorkerPool("bandits-quick", preload=["core.bandits"])
+_background = WorkerPool("bandits-full", niceness=10, preload=["core.bandits"])
+_futures: OrderedDict[tuple, Future] = OrderedDict()
 _futures_lock = threading.Lock()
-_asked: dict[tuple, float] = {}  # key -> when a page last asked for it (the preview polls every second)
-KEEP_FUTURES = 48
+_asked: dict[tuple, float] = {}  # key -> when a page last asked for it
 
 
-def _job_key(job) -> tuple:
+def warm_workers() -> None:
+    """Start the worker that answers pages early (app.py, once per server), so the first student does not wait."""
+    _quick.warm()
+
+
+def _job_key(job, n_runs: int) -> tuple:
     _, strategy, params, ch = job
-    return (strategy, params, ch.kwargs(), ch.testbed.n_arms, ch.n_runs, ch.n_steps, ch.seed)
+    return (strategy, params, ch.kwargs(), ch.testbed.n_arms, n_runs, ch.n_steps, ch.seed)
 
 
-def _full_result(job) -> Future:
-    """The full simulation of ``job``, started once for the whole server and shared."""
-    key = _job_key(job)
+def _failed(future: Future) -> bool:
+    return future.cancelled() or (future.done() and future.exception() is not None)
+
+
+def _simulation(job, n_runs: int, pool: WorkerPool) -> Future:
+    """The testbed for ``job`` with ``n_runs`` runs: computed once for the whole server, then kept."""
+    key = _job_key(job, n_runs)
     now = time.monotonic()
     with _futures_lock:
         _asked[key] = now
-        # A class moving sliders asks for many testbeds: drop the queued ones nobody watches any more,
-        # so the one background thread only computes what a student still waits for.
+        # A class moving sliders asks for many testbeds: drop the queued ones nobody waits for any more,
+        # so the workers only compute what a student still looks at.
         for other, pending in list(_futures.items()):
             if other != key and not pending.done() and now - _asked.get(other, 0.0) > WATCHED_FOR:
                 if pending.cancel():
                     del _futures[other]
                     _asked.pop(other, None)
         future = _futures.get(key)
-        if future is None or future.cancelled() or (future.done() and future.exception() is not None):
-            future = _pool.submit(run_testbed, key[0], n_arms=key[3], n_runs=key[4], n_steps=key[5], seed=key[6],
-                                  **dict(key[1]), **dict(key[2]))
+        if future is None or _failed(future):
+            strategy, params, testbed, n_arms, runs, steps, seed = key
+            future = pool.submit(run_testbed, strategy, n_arms=n_arms, n_runs=runs, n_steps=steps, seed=seed,
+                                 **dict(params), **dict(testbed))
             _futures[key] = future
         _futures.move_to_end(key)
-        while len(_futures) > KEEP_FUTURES:
+        while len(_futures) > KEEP_RESULTS:
             old, _ = _futures.popitem(last=False)
             _asked.pop(old, None)
     return future
 
 
-def _run_all(jobs: list[tuple[str, str, tuple, TestbedChoice]]) -> list[TestbedResult]:
-    """Run (label, strategy, params, choice) jobs within a time budget.
+def _ready(futures: list[Future], timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds (the interpreter lock is free meanwhile) for every future."""
+    wait(futures, timeout=timeout)
+    return all(f.done() for f in futures)  # two slots may ask the same thing: one future, listed twice
 
-    Small requests are answered at once (and cached for every session). A large
-    one never blocks the server for seconds: the page shows a preview from fewer
-    runs straight away, the full simulation runs in a background thread (one at
-    a time for the whole server, shared by every student who asks the same),
-    and the page redraws itself when it is ready.
+
+def _results(futures: list[Future]) -> list[TestbedResult]:
+    errors = [f.exception() for f in futures if not f.cancelled() and f.exception() is not None]
+    if errors:
+        raise errors[0]
+    return [f.result() for f in futures]
+
+
+def _run_all(jobs: list[tuple[str, str, tuple, TestbedChoice]]) -> list[TestbedResult] | None:
+    """Run (label, strategy, params, choice) jobs without holding up the server.
+
+    Small requests are answered in about 0.1 s by the worker process. A large
+    one shows a preview from fewer runs straight away while the full average is
+    computed in the background (one at a time for the whole server, shared by
+    every student who asks the same), and the page redraws itself when it is
+    ready. A page that waited ``QUICK_WAIT`` seconds draws without curves and a
+    note that they are on their way (``None``), so no click holds a session.
     """
-    def one(job, n_runs=None):
-        _, strategy, params, ch = job
-        return simulate(strategy, params, ch.kwargs(), ch.testbed.n_arms, n_runs or ch.n_runs, ch.n_steps, ch.seed)
-
+    n_runs = jobs[0][3].n_runs
     work = sum(ch.n_runs * ch.n_steps for *_, ch in jobs)
-    if work <= QUICK_WORK:
-        return [one(job) for job in jobs]
-    futures = [_full_result(job) for job in jobs]
-    if all(f.done() and not f.cancelled() and f.exception() is None for f in futures):
-        return [f.result() for f in futures]
-    steps = jobs[0][3].n_steps
-    quick_runs = max(20, min(jobs[0][3].n_runs, QUICK_WORK // max(1, steps * len(jobs))))
-    preview = [one(job, quick_runs) for job in jobs]
-    _wait_for_full(jobs, quick_runs, jobs[0][3].n_runs)
-    return preview
+    big = work > QUICK_WORK
+    _quick.wait_started(STARTUP_WAIT)
+    full = [_simulation(job, n_runs, _background if big else _quick) for job in jobs]
+    if not big:
+        if _ready(full, QUICK_WAIT):
+            return _results(full)
+        _wait_for(jobs, n_runs, None)
+        return None
+    if all(f.done() and not _failed(f) for f in full):
+        return _results(full)
+    quick_runs = _quick_runs(jobs)
+    preview = [_simulation(job, quick_runs, _quick) for job in jobs]
+    if _ready(preview, QUICK_WAIT):
+        _wait_for(jobs, n_runs, quick_runs)
+        return _results(preview)
+    _wait_for(jobs, n_runs, None)
+    return None
 
 
-def _wait_for_full(jobs: list, quick_runs: int, n_runs: int) -> None:
-    """A note that the curves are a preview, redrawn in full (whole page) once the background work is done."""
-    @st.fragment(run_every=1.0)
+def _quick_runs(jobs: list) -> int:
+    n_runs, steps = jobs[0][3].n_runs, jobs[0][3].n_steps
+    return max(20, min(n_runs, QUICK_WORK // max(1, steps * len(jobs))))
+
+
+def _wait_for(jobs: list, n_runs: int, showing: int | None) -> None:
+    """A note on what is still being computed; the page redraws itself when there is more to show.
+
+    ``showing``: the runs behind the curves on screen (a preview), or None when none are drawn yet.
+    """
+    big = sum(ch.n_runs * ch.n_steps for *_, ch in jobs) > QUICK_WORK
+
+    @st.fragment(run_every=0.5)
     def _progress() -> None:
-        futures = [_full_result(job) for job in jobs]  # asking again keeps them queued while this page waits
-        done = sum(f.done() for f in futures)
-        if done == len(futures):
+        # asking again keeps the work queued while this page waits
+        full = [_simulation(job, n_runs, _background if big else _quick) for job in jobs]
+        done = sum(f.done() for f in full)
+        better = done == len(full)
+        if big and showing is None:
+            better = better or all(f.done() for f in (_simulation(j, _quick_runs(jobs), _quick) for j in jobs))
+        if better:
             st.rerun(scope="app")
-        st.info(f"⏳ A quick preview from {quick_runs:,} runs. The full average over {n_runs:,} runs is being "
-                f"computed in the background ({done} of {len(futures)} strategies done); the curves update by "
-                "themselves when it is ready, and the page stays usable meanwhile.")
+        if showing is None:
+            st.info(f"⏳ Simulating {len(jobs)} strateg{'y' if len(jobs) == 1 else 'ies'} × {n_runs:,} runs "
+                    f"({done} of {len(full)} done); the curves appear by themselves in a moment.")
+        else:
+            st.info(f"⏳ A quick preview from {showing:,} runs. The full average over {n_runs:,} runs is being "
+                    f"computed in the background ({done} of {len(full)} strategies done); the curves update by "
+                    "themselves when it is ready, and the page stays usable meanwhile.")
 
     _progress()
 
@@ -365,8 +412,10 @@ def curves_csv(results: list[TestbedResult]) -> bytes:
     return pd.DataFrame(data).to_csv(index=False).encode()
 
 
-def compare_view(lineup: list[Contender], choice: TestbedChoice) -> list[TestbedResult]:
+def compare_view(lineup: list[Contender], choice: TestbedChoice) -> list[TestbedResult] | None:
     results = _run_all([(c.label, c.strategy, c.params, choice) for c in lineup])
+    if results is None:
+        return None
     left, right = st.columns(2)
     left.plotly_chart(reward_figure(results), key="bandits:reward")
     right.plotly_chart(optimal_figure(results), key="bandits:optimal")
@@ -414,6 +463,8 @@ def study_view(url: UrlState, choice: TestbedChoice) -> None:
     if thompson:
         jobs.append(("Thompson sampling", "thompson", (), sub))
     results = _run_all(jobs)
+    if results is None:
+        return
 
     def score(res: TestbedResult) -> tuple[float, float]:
         if metric == "all":

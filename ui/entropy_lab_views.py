@@ -23,6 +23,7 @@ from core.losslab import (
     TeacherConfig,
     digits_split,
     nats_to,
+    shipped_teacher,
 )
 from core.plots.info_losslab import (
     RUN_METRICS,
@@ -48,11 +49,11 @@ DEFAULT_IMAGE = 487  # a validation 4: the teacher says 99.5 % "4" at T = 1, and
 TEMPERATURES = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 10.0, 15.0, 20.0)
 
 
-@st.cache_resource(max_entries=2, show_spinner="Training the teacher (5 MLPs, once per server, a few seconds)…")
+@st.cache_resource(max_entries=2, show_spinner="Loading the teacher (5 MLPs)…")
 def shared_teacher(members: int, hidden: int, epochs: int, seed: int) -> Teacher:
-    """The teacher ensemble, trained once and shared read-only by every session."""
+    """The teacher ensemble, loaded (or trained) once and shared read-only by every session."""
     config = TeacherConfig(members=members, hidden=hidden, epochs=epochs, seed=seed)
-    return Teacher(config, digits_split())
+    return shipped_teacher(config, digits_split())
 
 
 def default_teacher() -> Teacher:

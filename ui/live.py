@@ -25,7 +25,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import threading
 import time
 from collections import deque
@@ -42,6 +41,8 @@ MIN_TICK_SECONDS = 0.02  # the least a tick trains when the server is crowded
 STEP_SECONDS = 0.3  # training time the Step button may use
 ACTIVE_WINDOW = 2.0  # a trainer that ticked this recently counts as active
 MAX_INTERVAL = 2.0  # the slowest tick rate a crowded server falls back to (seconds between ticks)
+SERVER_TICKS_PER_SECOND = 12.0  # live-view redraws per second the whole server aims at, shared by the trainers
+RETUNE_AFTER = 5.0  # seconds: the least time between two changes of one view's tick rate
 
 _run_ids = itertools.count(1)
 _active: dict[int, float] = {}  # run id -> when it last ticked, over every session of the server
@@ -62,6 +63,10 @@ class LiveRun:
     progress: deque = field(default_factory=lambda: deque(maxlen=40))  # (wall time, step) per tick
     applied: str | None = None  # the last settings change applied live
     tick_seconds: float | None = None  # how long a tick takes here (draw + train), smoothed
+    interval: float | None = None  # the tick interval the browser was given at the last full rerun
+    retuned_at: float = 0.0  # when a tick last asked for a new interval (monotonic)
+    tick_open: bool = False  # a tick started and has not finished (the next one cut it short)
+    cut_short: int = 0  # ticks cut short since the interval was set
 
     @property
     def changes(self) -> list[tuple[int, str]]:
@@ -82,21 +87,31 @@ def current_run(key: str) -> LiveRun | None:
     return run if isinstance(run, LiveRun) else None
 
 
-def tick_budget(now: float | None = None) -> float:
-    """Seconds of training one tick may use: shared out when several students train at once.
-
-    Every live panel on the server registers its ticks here; with more active
-    trainers than cores, each tick gets a smaller slice, so every student's
-    view keeps moving and no one starves the others.
-    """
+def active_trainers(now: float | None = None) -> int:
+    """How many live views ticked on this server in the last ``ACTIVE_WINDOW`` seconds (at least 1)."""
     now = time.monotonic() if now is None else now
     with _active_lock:
         for rid, seen in list(_active.items()):
             if now - seen > ACTIVE_WINDOW:
                 del _active[rid]
-        active = max(1, len(_active))
-    cores = max(1, min(2, os.cpu_count() or 1))
-    return max(MIN_TICK_SECONDS, TICK_SECONDS * min(1.0, cores / active))
+        return max(1, len(_active))
+
+
+def tick_budget(now: float | None = None) -> float:
+    """Seconds of training one tick may use: shared out when several students train at once.
+
+    Every live panel on the server registers its ticks here. Sessions share
+    one interpreter lock (the server is one process), so with n trainers each
+    tick gets 1/n of ``TICK_SECONDS``: every student's view keeps moving and
+    no one starves the others.
+    """
+    return max(MIN_TICK_SECONDS, TICK_SECONDS / active_trainers(now))
+
+
+def crowd_interval(now: float | None = None) -> float:
+    """The least interval between ticks when ``n`` views train: the server redraws at most
+    ``SERVER_TICKS_PER_SECOND`` views a second in all (each redraw builds every chart of a view)."""
+    return active_trainers(now) / SERVER_TICKS_PER_SECOND
 
 
 def tick_interval(run: LiveRun, base: float) -> float:
@@ -107,9 +122,27 @@ def tick_interval(run: LiveRun, base: float) -> float:
     that tick short. On a crowded server the ticks therefore slow down to a
     little more than they take (at most ``MAX_INTERVAL``), so each one finishes.
     """
+    crowd = crowd_interval()
     if run.tick_seconds is None:
-        return base
-    return min(MAX_INTERVAL, max(base, 1.25 * run.tick_seconds))
+        return min(MAX_INTERVAL, max(base, crowd))
+    return min(MAX_INTERVAL, max(base, crowd, 1.25 * run.tick_seconds))
+
+
+def needs_retune(run: LiveRun, base: float, now: float | None = None) -> bool:
+    """True when the browser's tick interval is far from what this server can now keep up with.
+
+    The interval is fixed when the page last ran in full; the crowd may have
+    grown since (ticks cut short, or a slower rate needed) or left. A change of
+    at least 1.5x, at most once per ``RETUNE_AFTER`` seconds, is worth a full
+    rerun (which sets the new interval).
+    """
+    now = time.monotonic() if now is None else now
+    if run.interval is None or now - run.retuned_at < RETUNE_AFTER:
+        return False
+    wanted = tick_interval(run, base)
+    if run.cut_short >= 3:
+        wanted = max(wanted, min(MAX_INTERVAL, 2 * run.interval))
+    return wanted > 1.5 * run.interval or wanted < run.interval / 1.5
 
 
 def _mark_active(run: LiveRun) -> None:
@@ -272,6 +305,8 @@ def live_training_panel(
 
     base = 1.0 / updates_per_second
     interval = tick_interval(run, base)
+    run.interval, run.cut_short, run.tick_open = interval, 0, False
+    run.retuned_at = max(run.retuned_at, time.monotonic() - RETUNE_AFTER / 2)
 
     @st.fragment(run_every=interval if run.running else None)
     def _live_view() -> None:
@@ -281,6 +316,9 @@ def live_training_panel(
         # is always one snapshot: the step shown matches the data shown.
         live: LiveRun = st.session_state[key]
         started = time.perf_counter()
+        if live.tick_open:
+            live.cut_short += 1  # the last tick never finished: the browser asked again too soon
+        live.tick_open = True
         if on_snapshot is not None:
             on_snapshot(live)
         snap = live.snapshot
@@ -300,8 +338,13 @@ def live_training_panel(
                 st.rerun(scope="app")  # draw the end state and the buttons; stops the ticks
             took = time.perf_counter() - started
             live.tick_seconds = took if live.tick_seconds is None else 0.7 * live.tick_seconds + 0.3 * took
-            # The tick rate adapts at the next full rerun (Resume, a setting): forcing one from here
-            # to change the rate stalled the ticks now and then in Chromium.
+            live.tick_open = False
+            # The browser's tick rate is set by a full rerun. When the server has become crowded (or quiet)
+            # enough to matter, ask for one, rarely: a crowd of ticks cut short moves nobody's view.
+            if needs_retune(live, base):
+                live.retuned_at = time.monotonic()
+                st.rerun(scope="app")
+        live.tick_open = False
 
     _live_view()
     return st.session_state[key].snapshot

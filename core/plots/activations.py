@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import plotly.graph_objects as go
+from core.plots import fastgo as go
 
 from core.plots.common import PALETTE, base_layout, figure, merge_layout, series_figure, thin
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
-import plotly.graph_objects as go
+from core.plots import fastgo as go
 from plotly.subplots import make_subplots
 
 from core.bandits import BanditSnapshot, TestbedResult

@@ -10,7 +10,7 @@ constructor call (``figure``), never trace by trace.
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
+from core.plots import fastgo as go
 
 from core.gan import GANSnapshot
 from core.gan_targets import EXTENT, MODES

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import plotly.graph_objects as go
+from core.plots import fastgo as go
 
 from core.gridworld import ACTIONS, ARROWS, Maze
 from core.plots.common import PALETTE, figure, series_figure, thin

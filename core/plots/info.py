@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import plotly.graph_objects as go
+from core.plots import fastgo as go
 
 from core.info import Comparison, binary_entropy
 from core.info_fit import KLFitSnapshot, moment_match

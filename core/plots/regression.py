@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-import plotly.graph_objects as go
+from core.plots import fastgo as go
 
 from core.plots.common import PALETTE, figure, series_figure
 from core.regression import RegressionSnapshot

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import plotly.graph_objects as go
+from core.plots import fastgo as go
 
 from core.plots.common import PALETTE, base_layout, merge_layout
 

@@ -26,15 +26,15 @@ configure_threads()
 
 
 @st.cache_resource(show_spinner=False)
-def _start_workers() -> bool:
-    """Once per server: start the worker process that computes the bandit testbed (see core.pool)."""
-    from ui.bandits_views import warm_workers
+def _warm_server() -> bool:
+    """Once per server: the worker process (core.pool) and every page's imports, in the background (ui.warm)."""
+    from ui import warm
 
-    warm_workers()
+    warm.start()
     return True
 
 
-_start_workers()
+_warm_server()
 
 
 def _page(info):

@@ -73,7 +73,35 @@ def _fast(base: type) -> type:
     return Fast
 
 
-Figure = _fast(_go.Figure)
+def _deep_merge(base: dict, update: dict) -> dict:
+    """Plotly's ``update`` on plain dicts: nested dicts merge, anything else (lists too) replaces."""
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            base[key] = _deep_merge(dict(base[key]), value)
+        else:
+            base[key] = value
+    return base
+
+
+class Figure(_fast(_go.Figure)):  # type: ignore[misc, valid-type]
+    def update_layout(self, dict1: dict | None = None, overwrite: bool = False, **kwargs: Any) -> Figure:
+        """``update_layout`` as one dict merge (Plotly walks and checks every key: 10 ms a call here)."""
+        update = {**(dict1 or {}), **kwargs}
+        if self._validate or overwrite or any(key not in self.layout._valid_props for key in update):
+            return super().update_layout(dict1, overwrite, **kwargs)  # "xaxis_title=" paths: Plotly's way
+        # Merged straight into the layout's own data (its child objects read through it); copying the whole
+        # layout out and back, template included, cost more than Plotly's way.
+        props = self.layout._props
+        if props is None:
+            return super().update_layout(dict1, overwrite, **kwargs)
+        _deep_merge(props, _clean(update, layout=True))
+        for key in _EMPTY_DROPPED:
+            if props.get(key) == []:
+                del props[key]
+        return self
+
+
+Figure.__name__ = Figure.__qualname__ = "Figure"
 Scatter = _fast(_go.Scatter)
 Bar = _fast(_go.Bar)
 Heatmap = _fast(_go.Heatmap)

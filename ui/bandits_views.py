@@ -366,6 +366,8 @@ def _wait_for(jobs: list, n_runs: int, showing: int | None) -> None:
     """
     big = sum(ch.n_runs * ch.n_steps for *_, ch in jobs) > QUICK_WORK
 
+    inline = [True]  # the first call runs inside the page's own run: never rerun the page from there
+
     @st.fragment(run_every=0.5)
     def _progress() -> None:
         # asking again keeps the work queued while this page waits
@@ -374,7 +376,8 @@ def _wait_for(jobs: list, n_runs: int, showing: int | None) -> None:
         better = done == len(full)
         if big and showing is None:
             better = better or all(f.done() for f in (_simulation(j, _quick_runs(jobs), _quick) for j in jobs))
-        if better:
+        first, inline[0] = inline[0], False
+        if better and not first:
             st.rerun(scope="app")
         if showing is None:
             st.info(f"⏳ Simulating {len(jobs)} strateg{'y' if len(jobs) == 1 else 'ies'} × {n_runs:,} runs "

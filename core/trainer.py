@@ -14,25 +14,27 @@ Python numbers), so figure builders and tests never touch torch.
   ``error`` says why training stopped;
 - ``done`` turns true at ``max_steps``.
 
-Subclasses provide ``_stateful()``, ``_train_step()``, ``_record()`` and
-``snapshot()``.
+The base owns what every trainer has: ``config``, ``device``, ``max_steps``,
+the step counter, ``error``, ``changes`` (settings applied live), ``blowup``
+and ``loss_history``. Subclasses provide ``_stateful()``, ``_train_step()``
+and ``snapshot()``, and may add measurements in ``_after_chunk()`` (or keep
+their own history by overriding ``_record()``).
+tests/test_trainer_contract.py runs every trainer of the app through the same checks.
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import numpy as np
 import torch
 
-from core.snapshot import Snapshot, Trainer  # noqa: F401  (re-exported: every trainer imports them from here)
+from core.snapshot import RunBase, Snapshot, Trainer  # noqa: F401  (re-exported: every trainer imports them from here)
 
 T = TypeVar("T")
 
@@ -62,7 +64,7 @@ def divergence_message(step: int, value: float, hint: str) -> str:
     )
 
 
-class GuardedTrainer(ABC):
+class GuardedTrainer(RunBase, ABC):
     """Base class that runs guarded chunks of training steps.
 
     Attributes a subclass may override: ``max_steps`` (None: no limit),
@@ -74,45 +76,29 @@ class GuardedTrainer(ABC):
     loss_limit: float = 1e6
     divergence_hint: str = "The learning rate is probably too high: lower it and press Reset."
 
-    def __init__(self) -> None:
-        self.step = 0
-        self.error: str | None = None
-        self.config: Any = getattr(self, "config", None)
-        # (step, sentence) for every setting changed while the run went on
-        self.changes: list[tuple[int, str]] = []
+    def __init__(self, config: Any = None, *, max_steps: int | None = None,
+                 device: torch.device | None = None) -> None:
+        """Set what every trainer has: ``config``, ``max_steps``, ``device``, the step counter,
+        ``error``, ``changes``, ``blowup`` and the loss history. Subclasses call this first."""
+        RunBase.__init__(self, config, max_steps=max_steps)
+        if device is not None or getattr(self, "device", None) is None:
+            from core.device import pick
+
+            self.device = device if device is not None else pick()
         # After a divergence: (steps, losses) of the rolled-back chunk up to the
         # first bad step, so a chart can show the blow-up that happened.
         self.blowup: tuple[np.ndarray, np.ndarray] | None = None
+        self._loss_chunks: list[np.ndarray] = []  # one (steps x losses) array per good chunk
 
-    # -- settings that apply while training runs ---------------------------
-    def reconfigure(self, config: Any) -> bool:
-        """Apply ``config`` to the running trainer if only live fields changed.
-
-        A config dataclass lists in ``LIVE_FIELDS`` the fields that do not
-        change a model's shape (learning rates, noise, epsilon, loss weights).
-        When only those differ from the current config, ``_apply_live`` updates
-        the running optimisers and data, the change is remembered in
-        ``changes`` (for the history charts' markers) and True is returned.
-        Any other difference returns False: the caller builds a new trainer.
-        """
-        old = self.config
-        if old is None or type(config) is not type(old):
-            return False
-        live = set(getattr(type(config), "LIVE_FIELDS", ()))
-        changed = [f.name for f in dataclasses.fields(config) if getattr(config, f.name) != getattr(old, f.name)]
-        if not changed:
-            return True
-        if any(name not in live for name in changed):
-            return False
-        self._apply_live(old, config)
-        self.config = config
-        text = ", ".join(f"{name} {getattr(old, name)!r} → {getattr(config, name)!r}" for name in changed)
-        self.changes.append((self.step, text))
-        return True
-
-    def _apply_live(self, old: Any, new: Any) -> None:
-        """Update the running trainer for new live settings (override when a trainer has any)."""
-        raise NotImplementedError(f"{type(self).__name__} declares LIVE_FIELDS but no _apply_live")
+    @property
+    def loss_history(self) -> tuple[np.ndarray, np.ndarray]:
+        """(steps 1..n, losses n x k) of every good step so far, as recorded by ``_record``."""
+        if not self._loss_chunks:
+            return np.arange(1, 1), np.zeros((0, 0))
+        values = np.concatenate(self._loss_chunks)
+        if len(self._loss_chunks) > 64:
+            self._loss_chunks = [values]
+        return np.arange(1, len(values) + 1), values
 
     @staticmethod
     def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
@@ -129,28 +115,20 @@ class GuardedTrainer(ABC):
     def _train_step(self) -> torch.Tensor:
         """One optimisation step; return its loss(es) as a 0-d or 1-d tensor."""
 
-    @abstractmethod
     def _record(self, first_step: int, losses: np.ndarray) -> None:
-        """Keep the losses of a good chunk (shape: steps x losses per step)."""
+        """Keep the losses of a good chunk (shape: steps x losses per step) in ``loss_history``,
+        then call ``_after_chunk``. A trainer that keeps its own history may override it."""
+        self._loss_chunks.append(np.asarray(losses, dtype=np.float64))
+        self._after_chunk(first_step, losses)
+
+    def _after_chunk(self, first_step: int, losses: np.ndarray) -> None:
+        """The end-of-chunk hook: measurements a trainer takes after good steps (nothing by default)."""
 
     @abstractmethod
     def snapshot(self) -> Snapshot:
         """The current state, as plain arrays and numbers."""
 
     # -- provided --------------------------------------------------------
-    @property
-    def done(self) -> bool:
-        return self.error is not None or (
-            self.max_steps is not None and self.step >= self.max_steps
-        )
-
-    def _steps_allowed(self, steps: int) -> int:
-        if steps < 0:
-            raise ValueError(f"steps must be >= 0, got {steps}")
-        if self.max_steps is None:
-            return steps
-        return max(0, min(steps, self.max_steps - self.step))
-
     # Chunks end at multiples of this many steps (None: anywhere). A trainer
     # that measures every N steps sets it, so each measurement point is the
     # end of a chunk and ``_record`` sees it.
@@ -172,11 +150,6 @@ class GuardedTrainer(ABC):
                 break
             taken += n
         return taken
-
-    def train(self, steps: int) -> Snapshot:
-        """Advance by up to ``steps`` steps (fewer at ``max_steps``), then report."""
-        self.advance(steps)
-        return self.snapshot()
 
     def _guarded_chunk(self, n: int) -> bool:
         """Run ``n`` steps; on divergence restore the state before them, set ``error``, return False."""

@@ -22,10 +22,13 @@ Widget keys in ``st.session_state`` are namespaced by page.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import streamlit as st
+
+from core.params import Param, ParamTable
+from core.params import encode as _encode  # one way to write a value in a link
 
 T = TypeVar("T")
 
@@ -37,12 +40,6 @@ class InvalidValue(ValueError):
     """A URL value that cannot be used; the message says why."""
 
 
-def _encode(value: Any) -> str:
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float):
-        return format(value, ".10g")
-    return str(value)
 
 
 def _parse_number(raw: str, kind: type, lo: float | None, hi: float | None) -> Any:
@@ -175,3 +172,59 @@ class UrlState:
 
     def toggle(self, label: str, param: str, value: bool = False, **kwargs: Any) -> bool:
         return self._bind(label, param, value, _parse_bool, st.toggle, **kwargs)
+
+    # -- from a page's parameter table (core.params) -------------------------
+    def widget(self, p: Param, **overrides: Any) -> Any:
+        """Draw control ``p`` bound to the link under ``p.url``; ``overrides`` go to the widget
+        (``disabled``, ``label_visibility``, a ``help`` computed on the page...)."""
+        args: dict[str, Any] = {"help": p.help, **p.widget_args}
+        if p.format_func is not None and p.kind in ("select_slider", "selectbox", "radio"):
+            args["format_func"] = p.format_func
+        args.update(overrides)
+        if p.kind == "slider":
+            if p.format is not None:
+                args.setdefault("format", p.format)
+            return self.slider(p.label, p.url, p.lo, p.hi, p.default, step=p.step, **args)
+        if p.kind == "number":
+            if p.format is not None:
+                args.setdefault("format", p.format)
+            return self.number_input(p.label, p.url, p.lo, p.hi, p.default, step=p.step, **args)
+        if p.kind in ("select_slider", "selectbox", "radio"):
+            return getattr(self, p.kind)(p.label, p.url, p.options, p.default, **args)
+        if p.kind in ("checkbox", "toggle"):
+            return getattr(self, p.kind)(p.label, p.url, p.default, **args)
+        return self.text_input(p.label, p.url, p.default, **args)
+
+    def widgets(self, table: ParamTable, names: Iterable[str] | None = None) -> dict[str, Any]:
+        """Draw several controls of ``table`` in order (all by default); name -> value."""
+        return {name: self.widget(table[name]) for name in (names if names is not None else table.names())}
+
+    def param_key(self, p: Param) -> str:
+        """The session key of control ``p`` (for a test or a callback)."""
+        return self.key(p.url)
+
+    def apply(self, table: ParamTable, values: Mapping[str, Any]) -> None:
+        """Set every control of ``table`` to a preset: ``values`` over the defaults.
+
+        Call it before the widgets are drawn (a preset box's ``on_change`` or a
+        button's ``on_click``); the link follows when the widgets draw.
+        """
+        for name, value in table.preset(values).items():
+            p = table[name]
+            st.session_state[self.key(p.url)] = value
+            st.session_state[self._shadow(p.url)] = value
+
+    def upgrade_link(self, table: ParamTable) -> None:
+        """Rename the old codes of a link from before the table (``Param.old``) to today's names.
+
+        Call once at the top of the page, before any widget is drawn.
+        """
+        current = {k: st.query_params.get(k) for k in st.query_params}
+        upgraded = table.upgrade(current)
+        if upgraded != current:
+            for k in current:
+                if k not in upgraded:
+                    del st.query_params[k]
+            for k, v in upgraded.items():
+                if current.get(k) != v:
+                    st.query_params[k] = v

@@ -1,8 +1,9 @@
 """ML Explorables: the entry point. Run with ``streamlit run app.py``.
 
-It sets the page config once, fixes torch's thread count once, declares
-every page (from ``ui.registry``) with ``st.navigation``, draws the shared
-sidebar and runs the chosen page.
+It sets the page config once, starts the server's background warm-up once
+(``ui.warm``: torch's thread count, the worker process, every page's imports),
+declares every page (from ``ui.registry``) with ``st.navigation``, draws the
+shared sidebar and runs the chosen page.
 """
 
 # Imported once, here, before any session runs: plotly reads sys.modules["pandas"]
@@ -12,7 +13,7 @@ sidebar and runs the chosen page.
 import pandas  # noqa: F401
 import streamlit as st
 
-from core.device import configure_threads
+from ui import warm
 from ui.registry import HOME, topics_by_section
 from ui.sidebar import render_sidebar
 
@@ -22,14 +23,12 @@ st.set_page_config(
     layout="wide",
     initial_sidebar_state="auto",  # open on a wide screen, closed on a phone, where it would cover the page
 )
-configure_threads()
 
 
 @st.cache_resource(show_spinner=False)
 def _warm_server() -> bool:
-    """Once per server: the worker process (core.pool) and every page's imports, in the background (ui.warm)."""
-    from ui import warm
-
+    """Once per server: torch's thread count, the worker process (core.pool) and every page's imports,
+    in the background (ui.warm)."""
     warm.start()
     return True
 
@@ -45,5 +44,17 @@ sections = {None: [_page(HOME)]}
 sections.update({name: [_page(p) for p in pages] for name, pages in topics_by_section().items()})
 
 current = st.navigation([p for pages in sections.values() for p in pages], position="hidden")
-render_sidebar(sections)
-current.run()
+draw_device = render_sidebar(sections)
+# On a fresh server the first visitors wait while torch and the page's modules load: show the page's
+# title and say so at once, instead of a blank page (removed when the page has drawn).
+loading = None
+if not warm.ready():
+    loading = st.empty()
+    loading.markdown(f"# {current.icon} {current.title}\n\n⏳ *Loading the models and charts: the first visit "
+                     "after the server starts takes a few seconds.*")
+try:
+    current.run()
+finally:
+    if loading is not None:
+        loading.empty()
+    draw_device()

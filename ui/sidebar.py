@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import streamlit as st
 
-from core.device import describe
 
 SHARE_NOTE = (
     "🔗 **Share these settings:** each page keeps its main controls in the "
@@ -15,12 +14,16 @@ SHARE_NOTE = (
 
 
 def device_line() -> str:
+    from core.device import describe  # imports torch: drawn after the page (see render_sidebar)
+
     info = describe()
     return f"⚙️ **Models train on:** {info.label}"
 
 
-def render_sidebar(sections: Mapping[str | None, Sequence[st.Page]]) -> None:
-    """Draw the navigation (grouped by section), the device and the share note.
+def render_sidebar(sections: Mapping[str | None, Sequence[st.Page]]) -> Callable[[], None]:
+    """Draw the navigation (grouped by section) and the share note; return a function that draws
+    the training device's line in its place (call it after the page: it imports torch, which on a
+    fresh server would otherwise delay everything on screen by a second or more).
 
     The navigation is drawn here rather than by ``st.navigation`` so that the
     sidebar never shows Streamlit's auto-discovered file list first (see
@@ -34,5 +37,10 @@ def render_sidebar(sections: Mapping[str | None, Sequence[st.Page]]) -> None:
             for page in pages:
                 st.page_link(page, width="stretch")
         st.divider()
-        st.markdown(device_line())
+        slot = st.empty()
         st.markdown(SHARE_NOTE)
+
+    def draw_device() -> None:
+        slot.markdown(device_line())
+
+    return draw_device

@@ -1,4 +1,5 @@
-"""Once per server: start the worker process and import every page's modules in the background.
+"""Once per server: set torch's threads, start the worker process and import every page's modules,
+in the background.
 
 A fresh server otherwise imports torch, scikit-learn and each page's code the
 first time a student opens that page, holding the interpreter lock for
@@ -28,9 +29,20 @@ def page_modules() -> list[str]:
     return [f"ui.{p.stem}" for p in sorted(here.glob("*_views.py"))]
 
 
+def ready() -> bool:
+    """True once every page's modules are imported (then a page draws at full speed)."""
+    return state["finished"] is not None
+
+
 def _import_all() -> None:
     state["started"] = time.monotonic()
     try:
+        from core.device import configure_threads
+
+        configure_threads()  # once per process, before any model trains
+        from ui.bandits_views import warm_workers
+
+        warm_workers()
         for name in (*HEAVY, *page_modules()):
             importlib.import_module(name)
     except Exception as exc:  # noqa: BLE001 - a page that fails to import says so itself when opened
@@ -40,10 +52,8 @@ def _import_all() -> None:
 
 
 def start() -> threading.Thread:
-    """Start the worker process and the background imports (call once per server)."""
-    from ui.bandits_views import warm_workers
-
-    warm_workers()
+    """Start the background warm-up: torch's thread count, the worker process, every page's imports
+    (call once per server; it returns at once)."""
     thread = threading.Thread(target=_import_all, name="warm-imports", daemon=True)
     thread.start()
     return thread

@@ -17,7 +17,9 @@ browser tab does, without drawing anything:
   string, as the frontend does on first load) and waits for the run to finish;
 - an *analytic* student then moves one of the page's controls (found by
   label in the widgets the server sent), waits for the rerun to finish,
-  thinks for about ``--think`` seconds, and again, until the time is up;
+  thinks for about ``--think`` seconds (default 5: reads the chart; ``--think 1``
+  is a stress test, a student dragging without looking), and again, until
+  the time is up;
 - a *training* student presses Start on a live page and then behaves like the
   browser for a running fragment: for every ``auto_rerun`` message it sends a
   fragment rerun each ``interval`` seconds (a ``setInterval``, as the frontend
@@ -147,12 +149,30 @@ ANALYTIC_PAGES: tuple[AnalyticPage, ...] = (
         Control("Mean of true values"),
         Control("Spread of true values"),
     )),
+    AnalyticPage("activations", "activations", (
+        Control("Swish's β"),
+        Control("Leaky ReLU's slope a"),
+        Control("ELU's α"),
+    )),
+    AnalyticPage("norms", "norms", (
+        Control("n: the window reaches"),
+        Control("Output channel i"),
+    )),
+    AnalyticPage("conv", "conv", (
+        Control("Kernel size"),
+        Control("Stride"),
+        Control("Padding"),
+        Control("Dilation"),
+    )),
 )
 
 LIVE_PAGES: tuple[LivePage, ...] = (
     LivePage("home", "", r"^Step ([\d,]+)", "steps"),
     LivePage("gan", "gan", r"^Generator step ([\d,]+)", "generator steps"),
     LivePage("entropy-lab", "entropy", r"^Epoch ([\d,]+)", "epochs"),
+    LivePage("activations", "activations", r"^Step ([\d,]+)", "steps"),
+    LivePage("norms", "norms", r"^Step ([\d,]+)", "steps"),
+    LivePage("gridworld", "gridworld", r"^Episode ([\d,]+)", "episodes"),
 )
 
 MAX_STUDENTS = 200
@@ -1046,8 +1066,9 @@ def parse_args(argv: list[str] | None = None):
     ap.add_argument("--training", type=int, default=3, help="of whom press Start on a live page (default 3)")
     ap.add_argument("--seconds", type=float, default=60, help="length of the class (default 60)")
     ap.add_argument("--url", help="an already running server on 127.0.0.1 (default: start one)")
-    ap.add_argument("--think", type=float, default=1.0,
-                    help="seconds an analytic student looks before moving a control again, ±50%% (default 1)")
+    ap.add_argument("--think", type=float, default=5.0,
+                    help="seconds an analytic student looks at the result before moving a control again, ±50%% "
+                         "(default 5: a student reads the chart between two moves; 1 is a stress test)")
     ap.add_argument("--ramp", type=float, default=5.0,
                     help="students arrive at random within this many seconds (default 5)")
     ap.add_argument("--warmup", nargs="?", const="all", default="",

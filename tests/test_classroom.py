@@ -22,7 +22,7 @@ from benchmarks import classroom
 
 def test_two_students_on_a_real_server():
     result = classroom.main([
-        "--students", "2", "--training", "1", "--seconds", "15", "--ramp", "0", "--warmup",
+        "--students", "2", "--training", "1", "--seconds", "15", "--ramp", "0", "--warmup", "--think", "1",
         "--analytic-pages", "roc", "--live-pages", "home",
     ])
     assert result["error_count"] == 0, result["errors"]

@@ -59,19 +59,28 @@ non-stationary problem).
 
 Bad input (an unknown strategy or parameter, a value out of range) raises a
 ``ValueError`` that says what is wrong and what is allowed.
+
+Also here, so that the page's views stay thin: the parameter study's curves
+(``study_lineup``, ``study_curves``), the live single run (``BanditRun``, a
+``core.snapshot.RunBase``) and the page's controls (``PARAMS``, one
+``core.params`` table; ``preset_controls`` gives a preset's values). The module
+imports neither torch nor Streamlit: the testbed runs in worker processes.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from core.snapshot import Snapshot
+from core.params import Param, ParamTable
+from core.snapshot import RunBase, Snapshot
 
 # -- the strategies -------------------------------------------------------------
 
@@ -664,16 +673,78 @@ class StudyFamily:
 STUDY_FAMILIES: dict[str, StudyFamily] = {
     f.key: f
     for f in (
-        StudyFamily("egreedy", "ε-greedy", "epsilon_greedy", "epsilon", "ε", tuple(range(-7, -1))),
+        StudyFamily("epsilon_greedy", "ε-greedy", "epsilon_greedy", "epsilon", "ε", tuple(range(-7, -1))),
         StudyFamily("gradient", "gradient bandit", "gradient", "alpha", "α", tuple(range(-5, 2))),
         StudyFamily("ucb", "UCB", "ucb", "c", "c", tuple(range(-4, 3))),
         StudyFamily("optimistic", "greedy, optimistic Q₁ (α = 0.1)", "epsilon_greedy", "initial_value", "Q₁",
                     tuple(range(-2, 3)), (("epsilon", 0.0), ("step_size", 0.1))),
         StudyFamily("softmax", "softmax", "softmax", "tau", "τ", tuple(range(-7, 1))),
-        StudyFamily("efirst", "ε-first", "epsilon_first", "epsilon", "ε", tuple(range(-7, 0))),
+        StudyFamily("epsilon_first", "ε-first", "epsilon_first", "epsilon", "ε", tuple(range(-7, 0))),
     )
 }
-BOOK_FAMILIES = ("egreedy", "gradient", "ucb", "optimistic")  # the four curves of figure 2.6
+BOOK_FAMILIES = ("epsilon_greedy", "gradient", "ucb", "optimistic")  # the four curves of figure 2.6
+
+# What a point of the study measures: the average reward over all steps (the book's score) or over the last
+# FINAL_FRACTION of them.
+STUDY_METRICS: dict[str, str] = {"all": "all steps (as in the book)", "last": "the last 10 % of steps"}
+STUDY_REFERENCE = "Thompson sampling"  # the parameter-free strategy a study can draw as a horizontal line
+
+
+@dataclass(frozen=True)
+class StudyCurve:
+    """One family of a parameter study: y (and its standard error) at each x = 2**exponent."""
+
+    title: str
+    symbol: str
+    exponents: tuple[int, ...]
+    rewards: np.ndarray
+    se: np.ndarray
+
+
+def study_lineup(families: Sequence[StudyFamily], thompson: bool = False) -> list[tuple[str, str, tuple]]:
+    """The testbed runs of a parameter study, in order: (label, strategy, params) for every value of every
+    family, then Thompson sampling when ``thompson`` (the reference line)."""
+    jobs = [(f"{f.title}, {f.symbol} = {v:g}", f.strategy, tuple(sorted(f.params(v).items())))
+            for f in families for v in f.values]
+    if thompson:
+        jobs.append((STUDY_REFERENCE, "thompson", ()))
+    return jobs
+
+
+def study_score(result: TestbedResult, metric: str = "all") -> tuple[float, float]:
+    """A study point: (average reward, its standard error) over all steps or the last ones (``STUDY_METRICS``)."""
+    if metric == "all":
+        return result.mean_reward, result.mean_reward_se
+    if metric == "last":
+        return result.final_reward(), result.final_reward_se
+    raise ValueError(f"unknown study metric {metric!r}; choose one of: {', '.join(STUDY_METRICS)}")
+
+
+def study_curves(families: Sequence[StudyFamily], results: Sequence[TestbedResult], metric: str = "all",
+                 thompson: bool = False) -> tuple[list[StudyCurve], dict[str, tuple[float, float]] | None]:
+    """The curves of a parameter study from the results of ``study_lineup(families, thompson)`` (same order),
+    and the reference line (name -> (value, se)) when ``thompson``, else None."""
+    expected = sum(len(f.values) for f in families) + bool(thompson)
+    if len(results) != expected:
+        raise ValueError(f"a study of these families takes {expected} results, got {len(results)}")
+    curves, i = [], 0
+    for f in families:
+        scores = [study_score(r, metric) for r in results[i:i + len(f.values)]]
+        i += len(f.values)
+        curves.append(StudyCurve(f.title, f.symbol, f.exponents, np.array([s[0] for s in scores]),
+                                 np.array([s[1] for s in scores])))
+    reference = {STUDY_REFERENCE: study_score(results[-1], metric)} if thompson else None
+    return curves, reference
+
+
+def best_study_point(curves: Sequence[StudyCurve]) -> tuple[StudyCurve, float, float] | None:
+    """The highest point of a study: (its curve, the parameter value 2**exponent, the reward); None without curves."""
+    if not curves:
+        return None
+    best = max(curves, key=lambda c: c.rewards.max())
+    j = int(best.rewards.argmax())
+    return best, 2.0 ** best.exponents[j], float(best.rewards[j])
+
 
 
 # -- presets: the book's figures and the seed's strategies -------------------------------
@@ -806,14 +877,11 @@ class BanditSnapshot(Snapshot):
     regret: np.ndarray | None = None  # cumulative
 
 
-class BanditRun:
-    """A single bandit run advanced a few steps at a time (``core.trainer.Trainer`` protocol)."""
+class BanditRun(RunBase):
+    """A single bandit run advanced a few steps at a time (``core.snapshot.RunBase``: one step is one pull)."""
 
     def __init__(self, config: BanditRunConfig) -> None:
-        self.config = config
-        self.max_steps = config.n_steps
-        self.step = 0
-        self.error: str | None = None
+        super().__init__(config, max_steps=config.n_steps)
         tb = config.testbed
         params = {**dict(config.params), "mu": tb.mu, "sigma": tb.sigma, "reward_std": tb.reward_std,
                   "walk_std": tb.walk_std, "true_values": tb.true_values}
@@ -825,19 +893,9 @@ class BanditRun:
         self._regret: list[float] = []
         self._last: tuple[int, float] | None = None
 
-    @property
-    def done(self) -> bool:
-        return self.error is not None or self.step >= self.max_steps
-
-    def train(self, steps: int) -> BanditSnapshot:
-        self.advance(steps)
-        return self.snapshot()
-
     def advance(self, steps: int) -> int:
         """Pull ``steps`` times (fewer at the end of the run); returns the pulls made."""
-        if steps < 0:
-            raise ValueError(f"steps must be >= 0, got {steps}")
-        n = max(0, min(int(steps), self.max_steps - self.step))
+        n = self._steps_allowed(int(steps))
         eng = self.engine
         for _ in range(n):
             a, qa, qmax, r = eng.step()
@@ -889,8 +947,227 @@ class BanditRun:
         )
 
 
+# -- the page's controls: one table (core.params) --------------------------------------------
+#
+# The page lines up SLOTS contenders (a strategy and its parameters each) on one testbed. Every control is
+# declared once below: its name (a Testbed field, a BanditRunConfig field, or a page setting), its label and
+# its readable name in a link, with the one-letter codes older links used. The page opens with the
+# DEFAULT_PRESET loaded; a link that names another preset starts every control it leaves out from that
+# preset (``preset_table``).
+
+SLOTS = 4  # contenders side by side
+NONE = "none"  # an empty slot
+DEFAULT_PRESET = "fig22"
+SAMPLE_AVERAGE = 0.0  # the step-size control's value for 1/n: sample averages (step_size=None)
+SQRT2 = math.sqrt(2.0)
+TITLES: dict[str, str] = {NONE: "— (empty)", **{k: v.title for k, v in STRATEGIES.items()}}
+WALK_OPTIONS = (0.0, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1)
+STEPS_OPTIONS = (100, 200, 500, 1000, 2000, 5000)
+RUNS_OPTIONS = (100, 200, 500, 1000, 2000, 5000)
+VIEWS: dict[str, str] = {"average": "📈 Average over many runs", "study": "🎚️ Parameter study",
+                         "single": "🎰 Watch one run, pull by pull"}
+
+
+def _strategy_param_defaults() -> dict[str, Any]:
+    """Each strategy parameter's default (``STRATEGIES``, ``VALUE_DEFAULTS``); a parameter shared by several
+    strategies must have one default."""
+    out: dict[str, Any] = {}
+    for info in STRATEGIES.values():
+        for name, value in {**info.defaults, **(VALUE_DEFAULTS if info.value_based else {})}.items():
+            if out.setdefault(name, value) != value:
+                raise ValueError(f"{name} has two defaults: {out[name]!r} and {value!r}")
+    return out
+
+
+PARAM_DEFAULTS = _strategy_param_defaults()
+
+
+def _format_c(v: float) -> str:
+    return "√2 (UCB1)" if math.isclose(v, SQRT2) else f"{v:g}"
+
+
+def _format_step_size(v: float) -> str:
+    return "1/n (sample average)" if v == SAMPLE_AVERAGE else f"α = {v:g}"
+
+
+# strategy parameter -> (its letter in the links before the table, its control without a slot)
+STRATEGY_CONTROLS: dict[str, tuple[str, Param]] = {
+    "epsilon": ("e", Param(
+        "epsilon", "ε (share of random pulls)", "select_slider",
+        options=(0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0), format_func="{:g}".format,
+        help=("ε-greedy: the chance of a random arm at each step. ε-first: the share of all steps spent "
+              "exploring at the start."))),
+    "decay": ("d", Param(
+        "decay", "ε decay", "select_slider", options=(0.0, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5),
+        format_func="{:g}".format,
+        help="0 keeps ε constant. Otherwise ε at step t is ε / (1 + decay·(t − 1)): it shrinks like 1/t.")),
+    "tau": ("t", Param(
+        "tau", "τ (temperature)", "select_slider", options=(0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0),
+        format_func="{:g}".format, help="Softmax temperature: small τ is nearly greedy, large τ nearly uniform.")),
+    "c": ("c", Param(
+        "c", "c (confidence weight)", "select_slider", options=(0.0, 0.25, 0.5, 1.0, SQRT2, 2.0, 3.0, 4.0),
+        format_func=_format_c, help="How much UCB values uncertainty; c = √2 is UCB1.")),
+    "alpha": ("a", Param(
+        "alpha", "α (preference step size)", "select_slider", options=(0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6),
+        format_func="{:g}".format, help="How far one reward moves the gradient bandit's preferences.")),
+    "baseline": ("b", Param(
+        "baseline", "baseline R̄ (average reward)", "checkbox",
+        help="Subtract the average reward so far before updating preferences.")),
+    "initial_value": ("q", Param(
+        "initial_value", "Q₁ (initial estimate)", "select_slider", options=(0.0, 0.5, 1.0, 2.0, 5.0, 10.0),
+        format_func="{:g}".format,
+        help=("The estimate of every arm before any pull. A large value is 'optimistic': every first reward "
+              "disappoints, so the learner tries the other arms."))),
+    "step_size": ("z", Param(
+        "step_size", "estimate step size", "select_slider", options=(SAMPLE_AVERAGE, 0.01, 0.05, 0.1, 0.2, 0.5, 1.0),
+        format_func=_format_step_size,
+        help=("1/n: sample averages (every reward counts the same). A constant α weighs recent rewards more, "
+              "which tracks a non-stationary problem."))),
+}
+
+
+def slot_params(strategy: str) -> list[str]:
+    """The parameters of ``strategy`` that a slot shows a control for, in order (none for an empty slot)."""
+    if strategy == NONE:
+        return []
+    info = STRATEGIES[strategy]
+    names = [p for p in info.defaults if p in STRATEGY_CONTROLS]
+    return names + (list(VALUE_DEFAULTS) if info.value_based else [])
+
+
+def control_name(param: str, slot: int) -> str:
+    """The control of strategy parameter ``param`` in ``slot`` (also its name in a link): ``epsilon_1``."""
+    return f"{param}_{slot}"
+
+
+def study_control(family: str) -> str:
+    """The check box of study family ``family`` (also its name in a link): ``study_ucb``."""
+    return f"study_{family}"
+
+
+def _control_value(param: str, value: Any) -> Any:
+    return SAMPLE_AVERAGE if param == "step_size" and value is None else value
+
+
+def _strategy_value(param: str, value: Any) -> Any:
+    return None if param == "step_size" and value == SAMPLE_AVERAGE else value
+
+
+def contender_from(values: Mapping[str, Any], slot: int) -> tuple[str, tuple[tuple[str, Any], ...]] | None:
+    """``slot``'s (strategy, params) from the controls' values; None for an empty slot."""
+    strategy = values[control_name("strategy", slot)]
+    if strategy == NONE:
+        return None
+    return strategy, tuple((p, _strategy_value(p, values[control_name(p, slot)])) for p in slot_params(strategy))
+
+
+_TESTBED_CONTROLS = ("n_arms", "mu", "sigma", "reward_std", "walk_std")
+
+
+def preset_controls(key: str) -> dict[str, Any]:
+    """The values preset ``key`` gives the controls it sets: each slot's strategy and that strategy's
+    parameters, the testbed and its size (the others keep their defaults when it loads)."""
+    preset = PRESETS[key]
+    lineup = preset.contenders()
+    values: dict[str, Any] = {}
+    for slot in range(1, SLOTS + 1):
+        strategy, params = lineup[slot - 1] if slot <= len(lineup) else (NONE, {})
+        values[control_name("strategy", slot)] = strategy
+        for param in slot_params(strategy):
+            values[control_name(param, slot)] = _control_value(param, params.get(param, PARAM_DEFAULTS[param]))
+    bed, defaults = preset.testbed_params(), Testbed()
+    values.update({name: bed.get(name, getattr(defaults, name)) for name in _TESTBED_CONTROLS})
+    values.update(n_steps=preset.n_steps, n_runs=preset.n_runs)
+    return values
+
+
+def _build_params() -> list[Param]:
+    start = preset_controls(DEFAULT_PRESET)
+    params = [Param("preset", "Start from a preset", "selectbox", options=tuple(PRESETS), default=DEFAULT_PRESET,
+                    format_func=lambda k: PRESETS[k].title,
+                    help="Loads a lineup and testbed; you can then change anything.")]
+    for slot in range(1, SLOTS + 1):
+        params.append(Param(
+            control_name("strategy", slot), f"Strategy {slot}", "selectbox", options=(NONE, *STRATEGIES),
+            default=start[control_name("strategy", slot)], format_func=TITLES.get, old=(f"s{slot}",)))
+        for param, (letter, control) in STRATEGY_CONTROLS.items():
+            name = control_name(param, slot)
+            default = start.get(name, _control_value(param, PARAM_DEFAULTS[param]))
+            params.append(dataclasses.replace(control, name=name, url=name, default=default, old=(f"{letter}{slot}",)))
+    params += [
+        Param("n_arms", "Arms k", "slider", url="arms", lo=2, hi=50, old=("k",),
+              help="How many slot machines (actions)."),
+        Param("mu", "Mean of true values μ", "slider", url="mean", lo=-5.0, hi=5.0, step=0.5, old=("mu",),
+              help="Each run draws every arm's true value q*(a) from N(μ, σ²)."),
+        Param("sigma", "Spread of true values σ", "slider", url="spread", lo=0.0, hi=3.0, step=0.25, old=("sigma",),
+              help="0: all arms start equal."),
+        Param("reward_std", "Reward noise (sd)", "slider", url="reward_noise", lo=0.0, hi=4.0, step=0.25,
+              old=("noise",), help="A pull of arm a pays q*(a) plus normal noise with this standard deviation."),
+        Param("walk_std", "Random walk of true values (sd per step)", "select_slider", url="walk",
+              options=WALK_OPTIONS, format_func=lambda v: "0 (stationary)" if v == 0 else f"{v:g}",
+              help="Non-stationary bandit: after every step each q*(a) moves by N(0, sd²)."),
+        Param("n_steps", "Steps per run", "select_slider", url="steps", options=STEPS_OPTIONS,
+              default=start["n_steps"], format_func="{:,}".format),
+        Param("n_runs", "Runs (independent bandit problems)", "select_slider", url="runs", options=RUNS_OPTIONS,
+              default=start["n_runs"], format_func="{:,}".format,
+              help="Curves average over this many runs. More runs: smoother curves, slower."),
+        Param("seed", "Random seed", "number", lo=0, hi=999_999, step=1, default=BanditRunConfig.seed,
+              help="The same seed replays exactly the same runs."),
+        Param("view", "View", "radio", options=tuple(VIEWS), default="average", format_func=VIEWS.get,
+              widget_args={"horizontal": True, "label_visibility": "collapsed"}),
+        # the options are the slots in use: the page passes them
+        Param("watch", "Strategy to watch", "selectbox", options=tuple(range(1, SLOTS + 1)), default=1),
+    ]
+    old_keys = {"epsilon_greedy": "egreedy", "epsilon_first": "efirst"}  # the families' keys before the table
+    for key, family in STUDY_FAMILIES.items():
+        params.append(Param(study_control(key), family.title, "checkbox", default=key in BOOK_FAMILIES,
+                            old=(f"f_{old_keys.get(key, key)}",)))
+    params += [
+        Param("study_thompson", "Thompson (reference line)", "checkbox", default=False, old=("f_thompson",),
+              help="Thompson sampling has no parameter to tune: a horizontal line."),
+        Param("study_runs", "Runs per point", "select_slider", options=(100, 200, 500, 1000, 2000), default=200,
+              format_func="{:,}".format, old=("sruns",), help="The book used 2,000; fewer is faster."),
+        Param("study_metric", "Reward measured over", "radio", options=tuple(STUDY_METRICS), default="all",
+              format_func=STUDY_METRICS.get, widget_args={"horizontal": True}, old=("smetric",)),
+    ]
+    return params
+
+
+PARAMS = ParamTable(Testbed, _build_params())
+# the controls a preset sets (the lineup, the testbed and its size); loading one leaves the others alone
+PRESET_NAMES: tuple[str, ...] = tuple(
+    n for n in PARAMS.names()
+    if n in (*_TESTBED_CONTROLS, "n_steps", "n_runs")
+    or n in {control_name(p, slot) for slot in range(1, SLOTS + 1) for p in ("strategy", *STRATEGY_CONTROLS)})
+
+
+@functools.cache
+def preset_table(key: str) -> ParamTable:
+    """The controls a preset sets, with preset ``key``'s values as their defaults: a link that names the
+    preset starts every control it leaves out from the preset, and leaves out what equals the preset."""
+    values = PARAMS.preset(preset_controls(key))
+    return ParamTable(None, [dataclasses.replace(PARAMS[n], default=values[n]) for n in PARAMS.names()
+                             if n in PRESET_NAMES])
+
+
+def preset_modified(values: Mapping[str, Any], key: str) -> bool:
+    """Do the controls' ``values`` differ from preset ``key`` in anything it sets (the lineup, the testbed)?"""
+    return any(values.get(name, _UNSET) != value for name, value in preset_controls(key).items())
+
+
+_UNSET = object()
+
+
+def build_testbed(values: Mapping[str, Any]) -> Testbed:
+    """The testbed the controls' ``values`` describe."""
+    return Testbed(**{name: values[name] for name in PARAMS.config_defaults()})
+
+
 __all__ = [
-    "BOOK_FAMILIES", "PRESETS", "STRATEGIES", "STUDY_FAMILIES", "BanditEngine", "BanditRun", "BanditRunConfig",
-    "BanditSnapshot", "Preset", "StrategyInfo", "StudyFamily", "Testbed", "TestbedResult", "label", "resolve",
-    "run_testbed", "softmax_rows",
+    "BOOK_FAMILIES", "DEFAULT_PRESET", "NONE", "PARAMS", "PRESETS", "PRESET_NAMES", "SLOTS", "STRATEGIES",
+    "STRATEGY_CONTROLS", "STUDY_FAMILIES", "STUDY_METRICS", "BanditEngine", "BanditRun", "BanditRunConfig",
+    "BanditSnapshot", "Preset", "StrategyInfo", "StudyCurve", "StudyFamily", "Testbed", "TestbedResult",
+    "best_study_point", "build_testbed", "contender_from", "control_name", "label", "preset_controls",
+    "preset_modified", "preset_table", "resolve", "run_testbed", "slot_params", "softmax_rows", "study_control",
+    "study_curves", "study_lineup", "study_score",
 ]

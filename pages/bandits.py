@@ -2,15 +2,11 @@
 
 import streamlit as st
 
-from core.bandits import PRESETS
+from core.bandits import PARAMS, PRESETS, SLOTS, preset_modified, preset_table
 from ui.bandits_views import (
-    DEFAULT_PRESET,
-    SLOTS,
     compare_view,
     contender_editor,
     load_preset,
-    prefill_from_link,
-    preset_modified,
     single_run_view,
     strategy_explainer,
     study_view,
@@ -33,41 +29,38 @@ st.markdown(
 )
 
 url = UrlState("bandits")
-prefill_from_link(url)
+url.upgrade_link(PARAMS)  # links from before the parameter table (s1, e1, k, noise...) keep working
 
 st.subheader("1. The contenders")
 c_preset, c_reload = st.columns([5, 1], vertical_alignment="bottom")
 with c_preset:
-    preset = url.selectbox("Start from a preset", "preset", list(PRESETS), DEFAULT_PRESET,
-                           format_func=lambda k: PRESETS[k].title, on_change=load_preset, args=(url,),
-                           help="Loads a lineup and testbed; you can then change anything.")
+    preset = url.widget(PARAMS["preset"], on_change=load_preset, args=(url,))
 c_reload.button("↺ Reload preset", on_click=load_preset, args=(url,), width="stretch",
                 help="Put back the preset's settings after you changed them.")
+# The controls a preset sets start from its values: a link that names a preset only lists what differs.
+table = preset_table(preset)
+values: dict = {}
 
 columns = st.columns(SLOTS)
 lineup = []
 for slot, column in enumerate(columns, start=1):
     with column.container(border=True):
-        contender = contender_editor(url, slot)
+        contender = contender_editor(url, table, slot, values)
         if contender is not None:
             lineup.append(contender)
 
 st.subheader("2. The testbed")
-choice = testbed_controls(url)
+choice = testbed_controls(url, table, values)
 st.caption(choice.describe())
 
-modified = preset_modified(url, preset)
-if modified:
+if preset_modified(values, preset):
     st.caption(f"✏️ You changed the preset's settings (“{PRESETS[preset].title}”): the book's curves "
                "describe the preset as loaded (press ↺ Reload preset to go back).")
 else:
     st.info(PRESETS[preset].look_for, icon="👀")
 
 st.subheader("3. Watch them race")
-view = url.radio("View", "view", ["average", "study", "single"], "average", horizontal=True,
-                 label_visibility="collapsed",
-                 format_func={"average": "📈 Average over many runs", "study": "🎚️ Parameter study",
-                              "single": "🎰 Watch one run, pull by pull"}.get)
+view = url.widget(PARAMS["view"])
 
 if view == "study":
     study_view(url, choice)

@@ -19,7 +19,11 @@ import pytest
 from scipy import integrate, special, stats
 
 from core.bandits import (
+    DEFAULT_PRESET,
+    PARAMS,
+    PRESET_NAMES,
     PRESETS,
+    SLOTS,
     STRATEGIES,
     STUDY_FAMILIES,
     BanditEngine,
@@ -27,11 +31,19 @@ from core.bandits import (
     BanditRunConfig,
     BanditSnapshot,
     Testbed,
+    best_study_point,
+    build_testbed,
+    contender_from,
     label,
+    preset_controls,
+    preset_modified,
+    preset_table,
     resolve,
     run_testbed,
+    study_curves,
+    study_lineup,
 )
-from core.trainer import Trainer
+from core.snapshot import RunBase, Trainer
 
 Z = 3.0  # tolerance in standard errors for Monte-Carlo comparisons (two-sided p ~ 0.003)
 
@@ -184,7 +196,7 @@ def test_fig26_parameter_study_shapes():
     # Figure 2.6 at 300 runs per point: every curve is an inverted U (the best value is inside the
     # range) and UCB's best beats epsilon-greedy's best.
     best = {}
-    for key in ("egreedy", "ucb"):
+    for key in ("epsilon_greedy", "ucb"):
         fam = STUDY_FAMILIES[key]
         scores = [run_testbed(fam.strategy, n_runs=300, n_steps=1000, **fam.params(v)) for v in fam.values]
         means = np.array([r.mean_reward for r in scores])
@@ -194,10 +206,10 @@ def test_fig26_parameter_study_shapes():
             diff = scores[top].run_mean_reward - scores[end].run_mean_reward
             assert diff.mean() > Z * diff.std(ddof=1) / math.sqrt(len(diff)), (key, means)
         best[key] = (means[top], scores[top].mean_reward_se)
-    assert best["ucb"][0] - best["egreedy"][0] > Z * math.hypot(best["ucb"][1], best["egreedy"][1])
+    assert best["ucb"][0] - best["epsilon_greedy"][0] > Z * math.hypot(best["ucb"][1], best["epsilon_greedy"][1])
     # Figure 2.6's y-axis runs from 1 to 1.5: every best point lies there.
     assert all(1.2 < m < 1.55 for m, _ in best.values())
-    assert STUDY_FAMILIES["egreedy"].values[0] == 1 / 128 and STUDY_FAMILIES["ucb"].values[-1] == 4
+    assert STUDY_FAMILIES["epsilon_greedy"].values[0] == 1 / 128 and STUDY_FAMILIES["ucb"].values[-1] == 4
 
 
 # -- hand-checked small cases -------------------------------------------------------------
@@ -569,7 +581,8 @@ def test_every_preset_is_valid():
 def test_bandit_run_follows_the_trainer_protocol():
     config = BanditRunConfig("ucb", (("c", 2.0),), Testbed(n_arms=5), n_steps=30, seed=1)
     run = BanditRun(config)
-    assert isinstance(run, Trainer)
+    assert isinstance(run, Trainer) and isinstance(run, RunBase)
+    assert run.max_steps == 30 and run.config is config and run.changes == []
     snap = run.snapshot()
     assert isinstance(snap, BanditSnapshot) and snap.step == 0 and not snap.done and snap.last_action is None
     assert np.all(np.isinf(snap.upper))  # nothing pulled: every UCB score is infinite
@@ -612,3 +625,130 @@ def test_bandit_run_rejects_bad_settings():
         BanditRunConfig("nope")
     with pytest.raises(ValueError, match="epsilon"):
         BanditRunConfig("epsilon_greedy", (("epsilon", 2.0),))
+
+
+def test_core_bandits_stays_free_of_torch_and_streamlit():
+    """The testbed runs in a worker process that never imports torch (nor Streamlit)."""
+    import subprocess
+    import sys
+
+    code = "import sys, core.bandits; print(sorted(m for m in ('torch', 'streamlit') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "[]"
+
+
+# -- the parameter study's curves ---------------------------------------------------------------
+
+
+def test_study_curves_match_a_direct_computation():
+    families = [STUDY_FAMILIES["ucb"], STUDY_FAMILIES["gradient"]]
+    lineup = study_lineup(families, thompson=True)
+    ucb_values = [1 / 16, 1 / 8, 1 / 4, 1 / 2, 1, 2, 4]
+    alphas = [1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 1, 2]
+    assert [(strategy, params) for _, strategy, params in lineup] == (
+        [("ucb", (("c", c),)) for c in ucb_values] + [("gradient", (("alpha", a),)) for a in alphas]
+        + [("thompson", ())])
+    assert lineup[0][0] == "UCB, c = 0.0625" and lineup[-1][0] == "Thompson sampling"
+    size = {"n_runs": 30, "n_steps": 60, "seed": 4}
+    results = [run_testbed(strategy, **size, **dict(params)) for _, strategy, params in lineup]
+
+    def direct(strategy, metric, **params):
+        res = run_testbed(strategy, **size, **params)
+        # per run: its average reward over all steps, or over the last 6 (10 % of 60)
+        per_run = res.run_mean_reward if metric == "all" else res.run_final_reward
+        y = res.avg_reward.mean() if metric == "all" else res.avg_reward[-6:].mean()
+        return y, per_run.std(ddof=1) / math.sqrt(30)
+
+    for metric in ("all", "last"):
+        curves, reference = study_curves(families, results, metric, thompson=True)
+        assert [c.title for c in curves] == ["UCB", "gradient bandit"]
+        assert curves[0].exponents == tuple(range(-4, 3)) and curves[1].exponents == tuple(range(-5, 2))
+        for curve, strategy, name, values in ((curves[0], "ucb", "c", ucb_values),
+                                              (curves[1], "gradient", "alpha", alphas)):
+            want = np.array([direct(strategy, metric, **{name: v}) for v in values])
+            np.testing.assert_allclose(curve.rewards, want[:, 0], rtol=1e-12)
+            np.testing.assert_allclose(curve.se, want[:, 1], rtol=1e-9)
+        np.testing.assert_allclose(reference["Thompson sampling"], direct("thompson", metric), rtol=1e-9)
+        curve, value, reward = best_study_point(curves)
+        everything = np.concatenate([c.rewards for c in curves])
+        assert reward == everything.max()
+        index = int(curve.rewards.argmax())
+        assert value == (ucb_values if curve.title == "UCB" else alphas)[index]
+    curves, reference = study_curves(families, results[:-1], "all")
+    assert reference is None and len(curves) == 2
+    assert best_study_point([]) is None
+    with pytest.raises(ValueError, match="takes 15 results"):
+        study_curves(families, results[:-2], "all", thompson=True)
+    with pytest.raises(ValueError, match="unknown study metric"):
+        study_curves(families, results, "median", thompson=True)
+
+
+# -- the page's parameter table ---------------------------------------------------------------
+
+
+def test_the_page_opens_with_the_default_preset_and_its_defaults_come_from_core():
+    assert PARAMS.preset(preset_controls(DEFAULT_PRESET)) == PARAMS.defaults()
+    assert not preset_modified(PARAMS.defaults(), DEFAULT_PRESET)
+    bed = Testbed()
+    assert build_testbed(PARAMS.defaults()) == bed
+    assert [PARAMS[n].default for n in ("n_arms", "mu", "sigma", "reward_std", "walk_std")] == [
+        bed.n_arms, bed.mu, bed.sigma, bed.reward_std, bed.walk_std]
+    assert PARAMS["seed"].default == BanditRunConfig().seed
+    # fig. 2.2: greedy, epsilon = 0.01, epsilon = 0.1, and an empty fourth slot
+    assert [PARAMS[f"strategy_{i}"].default for i in range(1, SLOTS + 1)] == ["epsilon_greedy"] * 3 + ["none"]
+    assert [PARAMS[f"epsilon_{i}"].default for i in range(1, 4)] == [0.0, 0.01, 0.1]
+    # a parameter the default lineup does not set starts at the strategy's own default
+    assert PARAMS["c_1"].default == STRATEGIES["ucb"].defaults["c"] == 2.0
+    assert PARAMS["tau_4"].default == STRATEGIES["softmax"].defaults["tau"]
+    assert PARAMS["alpha_2"].default == STRATEGIES["gradient"].defaults["alpha"]
+    assert PARAMS["baseline_3"].default is True and PARAMS["step_size_4"].default == 0.0  # 0: sample averages
+
+
+def test_every_preset_fits_the_controls_and_names_the_same_lineup():
+    for key, preset in PRESETS.items():
+        values = PARAMS.preset(preset_controls(key))  # every value is one its control can show
+        lineup = [contender_from(values, slot) for slot in range(1, SLOTS + 1)]
+        assert [c for c in lineup if c is not None] == [
+            (strategy, tuple((p, v) for p, v in resolve(strategy, params)[0].items()
+                             if p not in ("prior_mean", "prior_std")))
+            for strategy, params in preset.contenders()], key
+        assert lineup[len(preset.lineup):] == [None] * (SLOTS - len(preset.lineup))
+        assert build_testbed(values) == Testbed(**preset.testbed_params())
+        assert (values["n_steps"], values["n_runs"]) == (preset.n_steps, preset.n_runs)
+        assert not preset_modified(values, key)
+        table = preset_table(key)
+        assert set(table.names()) == set(PRESET_NAMES)
+        assert {n: table[n].default for n in PRESET_NAMES} == {n: values[n] for n in PRESET_NAMES}
+    # Only what the preset sets counts as a change: fig. 2.4 leaves slot 3 empty, so its c is hidden.
+    values = PARAMS.preset(preset_controls("fig24"))
+    assert not preset_modified({**values, "c_3": 1.0, "seed": 9, "view": "study"}, "fig24")
+    assert preset_modified({**values, "c_1": 1.0}, "fig24")
+    assert preset_modified({**values, "n_runs": 100}, "fig24")
+
+
+def test_old_links_map_to_readable_names():
+    old = {"preset": "fig23", "s1": "ucb", "e1": "0.1", "d1": "0.01", "t2": "0.5", "c3": "1", "a4": "0.4",
+           "b4": "0", "q2": "5", "z2": "0.1", "k": "5", "mu": "1", "sigma": "0.5", "noise": "2",
+           "walk": "0.01", "steps": "200", "runs": "100", "seed": "3", "view": "study", "watch": "2",
+           "f_egreedy": "0", "f_efirst": "1", "f_thompson": "1", "sruns": "100", "smetric": "last"}
+    assert PARAMS.upgrade(old) == {
+        "preset": "fig23", "strategy_1": "ucb", "epsilon_1": "0.1", "decay_1": "0.01", "tau_2": "0.5", "c_3": "1",
+        "alpha_4": "0.4", "baseline_4": "0", "initial_value_2": "5", "step_size_2": "0.1", "arms": "5",
+        "mean": "1", "spread": "0.5", "reward_noise": "2", "walk": "0.01", "steps": "200", "runs": "100",
+        "seed": "3", "view": "study", "watch": "2", "study_epsilon_greedy": "0", "study_epsilon_first": "1",
+        "study_thompson": "1", "study_runs": "100", "study_metric": "last"}
+    for p in PARAMS:
+        # whole words with underscores; a parameter symbol (c) only with its slot number
+        assert p.url.replace("_", "").isalnum() and p.url.islower(), p.url
+        assert len(p.url.split("_")[0]) > 1 or p.url[2:].isdigit(), p.url
+
+
+def test_contenders_from_the_controls():
+    values = {"strategy_2": "epsilon_greedy", "epsilon_2": 0.1, "decay_2": 0.0, "initial_value_2": 5.0,
+              "step_size_2": 0.0, "strategy_3": "none", "strategy_1": "gradient", "alpha_1": 0.4,
+              "baseline_1": False}
+    assert contender_from(values, 2) == ("epsilon_greedy", (("epsilon", 0.1), ("decay", 0.0),
+                                                            ("initial_value", 5.0), ("step_size", None)))
+    assert contender_from({**values, "step_size_2": 0.1}, 2)[1][-1] == ("step_size", 0.1)
+    assert contender_from(values, 3) is None
+    assert contender_from(values, 1) == ("gradient", (("alpha", 0.4), ("baseline", False)))

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from core.bandits import PRESETS
+from core.bandits import PARAMS, PRESETS, SLOTS, preset_controls, preset_table
 from tests.conftest import open_page
 from tests.helpers import live_figures, metric, shown_count, title, trace
 from tests.fuzz import fuzz_widgets, problems
-from ui.bandits_views import OPTIONS, SLOTS, preset_values
 
 PAGE = "pages/bandits.py"
 SMALL = {"runs": "100", "steps": "200"}  # keeps a test fast; the defaults are the book's 2,000 x 1,000
 # Sizes (and the preset box, which loads the book's 2,000 x 1,000) stay small while fuzzing.
-SIZE_KEYS = ("bandits:runs", "bandits:steps", "bandits:sruns", "bandits:preset")
+SIZE_KEYS = ("bandits:runs", "bandits:steps", "bandits:study_runs", "bandits:preset")
 
 
 @pytest.fixture(autouse=True)
@@ -37,6 +36,25 @@ def _figure_json(chart) -> str:
     return chart.proto.spec
 
 
+def _link(at) -> dict[str, str]:
+    """The page's query parameters, one value each."""
+    out = {}
+    for key in at.query_params:
+        value = at.query_params[key]
+        out[key] = value[0] if isinstance(value, list) else value
+    return out
+
+
+def _widgets(at) -> dict:
+    """Every control of the page (session key -> value shown)."""
+    out = {}
+    for kind in ("selectbox", "select_slider", "slider", "number_input", "checkbox", "radio"):
+        for widget in getattr(at, kind):
+            if widget.key and widget.key.startswith("bandits:") and not widget.key.startswith("bandits:live"):
+                out[widget.key] = widget.value
+    return out
+
+
 def test_default_page_reproduces_figure_2_2():
     at = open_page(PAGE)
     assert not problems(at), problems(at)
@@ -49,23 +67,79 @@ def test_default_page_reproduces_figure_2_2():
     assert any("about 80 %" in i.value for i in at.info)  # what to look for
     caption = " ".join(c.value for c in at.caption)
     assert "10 arms · q*(a) ~ N(0, 1²)" in caption and "2,000 runs × 1,000 steps" in caption
+    assert _link(at) == {}  # every control at its default: the default preset as loaded
 
 
 def test_link_sets_the_controls():
     at = open_page(PAGE, {"preset": "fig24", **SMALL})
     assert not problems(at), problems(at)
-    assert at.selectbox(key="bandits:s1").value == "ucb"
-    assert at.selectbox(key="bandits:s2").value == "epsilon_greedy"
-    assert at.selectbox(key="bandits:s3").value == "none"
+    assert at.selectbox(key="bandits:strategy_1").value == "ucb"
+    assert at.selectbox(key="bandits:strategy_2").value == "epsilon_greedy"
+    assert at.selectbox(key="bandits:strategy_3").value == "none"
     assert list(_table(at)["strategy"]) == ["UCB c=2", "ε-greedy ε=0.1"]
+    # The link lists only what differs from the preset it names.
+    assert _link(at) == {"preset": "fig24", **SMALL}
     # A parameter in the link wins over the preset's value.
-    at = open_page(PAGE, {"preset": "fig24", "c1": "1", "k": "5", **SMALL})
+    at = open_page(PAGE, {"preset": "fig24", "c_1": "1", "arms": "5", **SMALL})
     assert list(_table(at)["strategy"]) == ["UCB c=1", "ε-greedy ε=0.1"]
     assert any("5 arms ·" in c.value for c in at.caption)
 
 
+# A link from before the parameter table (one letter and a slot number per control) and the same link today.
+OLD_LINK = {"preset": "fig24", "s1": "ucb", "c1": "1", "s2": "epsilon_greedy", "e2": "0.05", "d2": "0.01",
+            "q2": "5", "z2": "0.1", "s3": "softmax", "t3": "0.5", "s4": "gradient", "a4": "0.4", "b4": "0",
+            "k": "5", "mu": "1", "sigma": "0.5", "noise": "2", "walk": "0.01", "steps": "200", "runs": "100",
+            "seed": "3"}
+NEW_LINK = {"preset": "fig24", "strategy_1": "ucb", "c_1": "1", "strategy_2": "epsilon_greedy",
+            "epsilon_2": "0.05", "decay_2": "0.01", "initial_value_2": "5", "step_size_2": "0.1",
+            "strategy_3": "softmax", "tau_3": "0.5", "strategy_4": "gradient", "alpha_4": "0.4", "baseline_4": "0",
+            "arms": "5", "mean": "1", "spread": "0.5", "reward_noise": "2", "walk": "0.01", "steps": "200",
+            "runs": "100", "seed": "3"}
+
+
+def test_a_link_with_the_old_codes_opens_the_same_page_under_the_new_names():
+    old, new = open_page(PAGE, OLD_LINK), open_page(PAGE, NEW_LINK)
+    assert not problems(old) and not problems(new), (problems(old), problems(new))
+    shown = _widgets(old)
+    assert shown == _widgets(new)
+    expected = {
+        "preset": "fig24", "strategy_1": "ucb", "c_1": 1.0, "strategy_2": "epsilon_greedy", "epsilon_2": 0.05,
+        "decay_2": 0.01, "initial_value_2": 5.0, "step_size_2": 0.1, "strategy_3": "softmax", "tau_3": 0.5,
+        "strategy_4": "gradient", "alpha_4": 0.4, "baseline_4": False, "arms": 5, "mean": 1.0, "spread": 0.5,
+        "reward_noise": 2.0, "walk": 0.01, "steps": 200, "runs": 100, "seed": 3}
+    for name, value in expected.items():
+        assert shown[f"bandits:{name}"] == value, name
+    labels = ["UCB c=1", "decaying ε-greedy ε₀=0.05, decay 0.01, Q₁=5, α=0.1", "softmax τ=0.5",
+              "gradient α=0.4, no baseline"]
+    assert list(_table(old)["strategy"]) == list(_table(new)["strategy"]) == labels
+    assert old.caption and any("5 arms · q*(a) ~ N(1, 0.5²) · rewards ~ N(q*(a), 2²)" in c.value
+                               for c in old.caption)
+    # The link now carries the new names; what equals the preset (slots 1 and 2's strategies) is left out.
+    want = {k: v for k, v in NEW_LINK.items() if k not in ("strategy_1", "strategy_2")}
+    assert _link(old) == _link(new) == want
+
+
+def test_an_old_parameter_study_link_opens_the_same_study():
+    old_link = {"view": "study", "sruns": "100", "smetric": "last", "f_egreedy": "0", "f_softmax": "1",
+                "f_efirst": "1", "f_thompson": "1", "steps": "100", "runs": "100"}
+    new_link = {"view": "study", "study_runs": "100", "study_metric": "last", "study_epsilon_greedy": "0",
+                "study_softmax": "1", "study_epsilon_first": "1", "study_thompson": "1", "steps": "100",
+                "runs": "100"}
+    old, new = open_page(PAGE, old_link), open_page(PAGE, new_link)
+    assert not problems(old) and not problems(new), (problems(old), problems(new))
+    assert _widgets(old) == _widgets(new)
+    ticked = {k: v for k, v in _widgets(old).items() if k.startswith("bandits:study_")}
+    assert ticked == {"bandits:study_epsilon_greedy": False, "bandits:study_gradient": True,
+                      "bandits:study_ucb": True, "bandits:study_optimistic": True, "bandits:study_softmax": True,
+                      "bandits:study_epsilon_first": True, "bandits:study_thompson": True,
+                      "bandits:study_runs": 100, "bandits:study_metric": "last"}
+    assert _figure_json(_plotly(old)[0]) == _figure_json(_plotly(new)[0])
+    assert "last 10 % of steps" in _figure_json(_plotly(old)[0])
+    assert _link(old) == _link(new) == new_link
+
+
 def test_bad_link_values_get_a_notice_not_an_error():
-    at = open_page(PAGE, {"runs": "banana", "s1": "nope", "steps": "200"})
+    at = open_page(PAGE, {"runs": "banana", "strategy_1": "nope", "steps": "200"})
     assert not problems(at), problems(at)
     warnings = " ".join(w.value for w in at.warning)
     assert "Runs" in warnings and "Strategy 1" in warnings
@@ -74,20 +148,20 @@ def test_bad_link_values_get_a_notice_not_an_error():
 def test_widgets_change_what_is_shown():
     at = open_page(PAGE, SMALL)
     before = _figure_json(_plotly(at)[0])
-    at.select_slider(key="bandits:e3").set_value(0.3).run()
+    at.select_slider(key="bandits:epsilon_3").set_value(0.3).run()
     assert not problems(at)
     assert list(_table(at)["strategy"])[2] == "ε-greedy ε=0.3"
     assert _figure_json(_plotly(at)[0]) != before
-    assert at.query_params["e3"] == "0.3"  # the link follows
-    at.selectbox(key="bandits:s4").set_value("thompson").run()
+    assert _link(at)["epsilon_3"] == "0.3"  # the link follows
+    at.selectbox(key="bandits:strategy_4").set_value("thompson").run()
     assert list(_table(at)["strategy"])[3] == "Thompson sampling"
-    at.slider(key="bandits:k").set_value(20).run()
+    at.slider(key="bandits:arms").set_value(20).run()
     assert any("20 arms ·" in c.value for c in at.caption)
     assert not problems(at)
 
 
 def test_empty_lineup_gets_a_warning():
-    at = open_page(PAGE, {**SMALL, "s1": "none", "s2": "none", "s3": "none"})
+    at = open_page(PAGE, {**SMALL, "strategy_1": "none", "strategy_2": "none", "strategy_3": "none"})
     assert not problems(at)
     assert any("Every slot is empty" in w.value for w in at.warning)
 
@@ -96,16 +170,19 @@ def test_loading_a_preset_fills_every_control_and_reload_puts_it_back():
     at = open_page(PAGE, SMALL)
     at.selectbox(key="bandits:preset").set_value("fig25").run()
     assert not problems(at), problems(at)
-    assert [at.selectbox(key=f"bandits:s{i}").value for i in range(1, 5)] == ["gradient"] * 4
-    assert at.slider(key="bandits:mu").value == 4.0
+    assert [at.selectbox(key=f"bandits:strategy_{i}").value for i in range(1, 5)] == ["gradient"] * 4
+    assert at.slider(key="bandits:mean").value == 4.0
     assert at.select_slider(key="bandits:runs").value == 2000  # the book's size
     assert list(_table(at)["strategy"]) == ["gradient α=0.1, baseline", "gradient α=0.1, no baseline",
                                             "gradient α=0.4, baseline", "gradient α=0.4, no baseline"]
+    assert _link(at) == {"preset": "fig25"}  # every other control shows the preset's value
     at.select_slider(key="bandits:runs").set_value(100).run()
     assert any("You changed the preset" in c.value for c in at.caption)
+    assert _link(at) == {"preset": "fig25", "runs": "100"}
     at.button[0].click().run()  # ↺ Reload preset
     assert at.select_slider(key="bandits:runs").value == 2000
     assert not any("You changed the preset" in c.value for c in at.caption)
+    assert _link(at) == {"preset": "fig25"}
 
 
 @pytest.mark.parametrize("key", list(PRESETS))
@@ -119,23 +196,23 @@ def test_every_preset_renders_from_a_link(key):
 
 def test_every_preset_value_is_a_widget_option():
     for key in PRESETS:
-        values = preset_values(key)
-        for slot in range(1, SLOTS + 1):
-            for param, (code, options, *_rest) in OPTIONS.items():
-                if f"{code}{slot}" in values:
-                    assert values[f"{code}{slot}"] in options, (key, param, values[f"{code}{slot}"])
+        values = preset_controls(key)
+        PARAMS.preset(values)  # raises when a value is not one its control can show
+        table = preset_table(key)
+        assert {p.name: p.default for p in table if p.name in values} == values
+        assert len(values) >= SLOTS + 7  # every slot's strategy, the testbed and its size
 
 
 def test_parameter_study_view():
-    at = open_page(PAGE, {**SMALL, "view": "study", "sruns": "100"})
+    at = open_page(PAGE, {**SMALL, "view": "study", "study_runs": "100"})
     assert not problems(at), problems(at)
     charts = _plotly(at)
     assert len(charts) == 1 and "Parameter study" in _figure_json(charts[0])
     assert any("Best point:" in c.value for c in at.caption)
-    at.checkbox(key="bandits:f_softmax").check().run()
+    at.checkbox(key="bandits:study_softmax").check().run()
     assert "softmax" in _figure_json(_plotly(at)[0])
-    for key in ("egreedy", "gradient", "ucb", "optimistic", "softmax"):
-        at.checkbox(key=f"bandits:f_{key}").uncheck()
+    for key in ("epsilon_greedy", "gradient", "ucb", "optimistic", "softmax"):
+        at.checkbox(key=f"bandits:study_{key}").uncheck()
     at.run()
     assert any("Tick at least one strategy" in i.value for i in at.info)
 
@@ -160,7 +237,7 @@ def test_single_run_view_trains_live():
     assert at.session_state["bandits:live"].trainer.config.strategy == "epsilon_greedy"
     assert at.session_state["bandits:live"].trainer.step == 0
     # Emptying the watched slot falls back to the first contender, without an error.
-    at.selectbox(key="bandits:s2").set_value("none").run()
+    at.selectbox(key="bandits:strategy_2").set_value("none").run()
     assert not problems(at)
     assert at.selectbox(key="bandits:watch").value == 1
     assert at.session_state["bandits:live"].trainer.config.strategy == "ucb"
@@ -168,7 +245,7 @@ def test_single_run_view_trains_live():
 
 @pytest.mark.parametrize("view, seed, rounds", [("average", 1, 8), ("study", 2, 5), ("single", 3, 8)])
 def test_fuzz_each_view(view, seed, rounds):
-    at = open_page(PAGE, {"runs": "100", "steps": "100", "view": view, "sruns": "100"})
+    at = open_page(PAGE, {"runs": "100", "steps": "100", "view": view, "study_runs": "100"})
     assert fuzz_widgets(at, rounds=rounds, seed=seed, skip_keys=(*SIZE_KEYS, "bandits:view")) > 0
 
 
@@ -215,7 +292,7 @@ def test_a_slow_answer_leaves_the_page_usable_and_arrives_by_itself(monkeypatch)
 
 def test_two_slots_asking_the_same_testbed_share_one_answer():
     """Two identical contenders are one job: the page once waited for it 'twice' and reran itself forever."""
-    at = open_page(PAGE, {**SMALL, "s4": "epsilon_greedy", "e4": "0.1"})
+    at = open_page(PAGE, {**SMALL, "strategy_4": "epsilon_greedy", "epsilon_4": "0.1"})
     assert not problems(at), problems(at)
     assert len(_plotly(at)) == 3
     assert not [i.value for i in at.info if "Simulating" in i.value]

@@ -1,9 +1,10 @@
-"""Page-private Streamlit helpers for pages/bandits.py: the lineup editor, the
-testbed controls, presets, cached simulations and the three views."""
+"""Page-private Streamlit helpers for pages/bandits.py: the preset box, the lineup editor, the
+testbed controls, cached simulations and the three views. Every control is declared once in
+``core.bandits.PARAMS``; a preset's values come from ``core.bandits.preset_controls``."""
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import threading
 import time
 from collections import OrderedDict
@@ -16,21 +17,29 @@ import pandas as pd
 import streamlit as st
 
 from core.bandits import (
-    BOOK_FAMILIES,
-    PRESETS,
-    STRATEGIES,
+    NONE,
+    PARAMS,
     STUDY_FAMILIES,
-    VALUE_DEFAULTS,
     BanditRun,
     BanditRunConfig,
     Testbed,
     TestbedResult,
+    best_study_point,
+    build_testbed,
+    contender_from,
+    control_name,
     label,
+    preset_controls,
+    preset_table,
     run_testbed,
+    slot_params,
+    study_control,
+    study_curves,
+    study_lineup,
 )
+from core.params import ParamTable
 from core.pool import WorkerPool
 from core.plots.bandits import (
-    StudyCurve,
     arm_figure,
     optimal_figure,
     regret_figure,
@@ -43,99 +52,11 @@ from ui.live import live_training_panel
 from ui.livechart import Chart, live_charts
 from ui.url_state import UrlState
 
-SLOTS = 4
-NONE = "none"
-SQRT2 = math.sqrt(2.0)
-
-# widget options (every preset value must be one of them: a test checks it)
-OPTIONS: dict[str, tuple[str, list[Any], str, str]] = {
-    # core parameter: (URL code, options, label, help)
-    "epsilon": ("e", [0.0, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0], "ε (share of random pulls)",
-                ("ε-greedy: the chance of a random arm at each step. ε-first: the share of all steps spent "
-                 "exploring at the start.")),
-    "decay": ("d", [0.0, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5], "ε decay",
-              "0 keeps ε constant. Otherwise ε at step t is ε / (1 + decay·(t − 1)): it shrinks like 1/t."),
-    "tau": ("t", [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0], "τ (temperature)",
-            "Softmax temperature: small τ is nearly greedy, large τ nearly uniform."),
-    "c": ("c", [0.0, 0.25, 0.5, 1.0, SQRT2, 2.0, 3.0, 4.0], "c (confidence weight)",
-          "How much UCB values uncertainty; c = √2 is UCB1."),
-    "alpha": ("a", [0.01, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6], "α (preference step size)",
-              "How far one reward moves the gradient bandit's preferences."),
-    "initial_value": ("q", [0.0, 0.5, 1.0, 2.0, 5.0, 10.0], "Q₁ (initial estimate)",
-                      ("The estimate of every arm before any pull. A large value is 'optimistic': every "
-                       "first reward disappoints, so the learner tries the other arms.")),
-    "step_size": ("z", [0.0, 0.01, 0.05, 0.1, 0.2, 0.5, 1.0], "estimate step size",
-                  ("1/n: sample averages (every reward counts the same). A constant α weighs recent rewards "
-                   "more, which tracks a non-stationary problem.")),
-}
-FORMAT = {
-    "c": lambda v: "√2 (UCB1)" if math.isclose(v, SQRT2) else f"{v:g}",
-    "step_size": lambda v: "1/n (sample average)" if v == 0 else f"α = {v:g}",
-}
-TITLES = {NONE: "— (empty)", **{k: v.title for k, v in STRATEGIES.items()}}
-STEPS_OPTIONS = [100, 200, 500, 1000, 2000, 5000]
-RUNS_OPTIONS = [100, 200, 500, 1000, 2000, 5000]
-WALK_OPTIONS = [0.0, 0.001, 0.005, 0.01, 0.02, 0.05, 0.1]
-DEFAULT_PRESET = "fig22"
-
-
-def _widget_default(param: str) -> Any:
-    if param == "baseline":
-        return True
-    if param == "step_size":
-        return 0.0
-    return {**VALUE_DEFAULTS, "decay": 0.0, "epsilon": 0.1, "tau": 0.1, "c": 2.0, "alpha": 0.1}[param]
-
-
-def preset_values(key: str) -> dict[str, Any]:
-    """The widget values (URL parameter -> value) that load preset ``key``."""
-    preset = PRESETS[key]
-    values: dict[str, Any] = {}
-    lineup = preset.contenders()
-    for i in range(1, SLOTS + 1):
-        strategy, params = lineup[i - 1] if i <= len(lineup) else (NONE, {})
-        values[f"s{i}"] = strategy
-        for param in _slot_params(strategy):
-            value = params.get(param, _widget_default(param))
-            values[("b" if param == "baseline" else OPTIONS[param][0]) + str(i)] = (
-                0.0 if param == "step_size" and value is None else value)
-    bed = preset.testbed_params()
-    defaults = Testbed()
-    values.update(k=defaults.n_arms, mu=bed.get("mu", defaults.mu), sigma=bed.get("sigma", defaults.sigma),
-                  noise=bed.get("reward_std", defaults.reward_std), walk=bed.get("walk_std", defaults.walk_std),
-                  steps=preset.n_steps, runs=preset.n_runs)
-    return values
-
-
-def _slot_params(strategy: str) -> list[str]:
-    if strategy == NONE:
-        return []
-    info = STRATEGIES[strategy]
-    names = [p for p in info.defaults if p not in ("prior_mean", "prior_std")]
-    return names + (list(VALUE_DEFAULTS) if info.value_based else [])
-
-
-DEFAULTS = preset_values(DEFAULT_PRESET)
-
 
 def load_preset(url: UrlState) -> None:
-    """on_change of the preset box (and the reload button): write the preset into the widgets."""
-    for param, value in preset_values(st.session_state[url.key("preset")]).items():
-        st.session_state[url.key(param)] = value
-
-
-def prefill_from_link(url: UrlState) -> None:
-    """A link that names a preset sets every control the link does not set itself."""
-    raw = st.query_params.get("preset")
-    if url.key("preset") in st.session_state or raw not in PRESETS:
-        return
-    for param, value in preset_values(raw).items():
-        if url.key(param) not in st.session_state and param not in st.query_params:
-            st.session_state[url.key(param)] = value
-
-
-def preset_modified(url: UrlState, preset: str) -> bool:
-    return any(st.session_state.get(url.key(p), v) != v for p, v in preset_values(preset).items())
+    """on_change of the preset box (and the reload button): set every control the preset sets."""
+    key = st.session_state[url.param_key(PARAMS["preset"])]
+    url.apply(preset_table(key), preset_controls(key))
 
 
 # -- the lineup -------------------------------------------------------------------------
@@ -152,44 +73,35 @@ class Contender:
         return label(self.strategy, dict(self.params))
 
 
-def contender_editor(url: UrlState, slot: int) -> Contender | None:
-    """One slot of the lineup: a strategy and its parameters."""
-    strategy = url.selectbox(f"Strategy {slot}", f"s{slot}", [NONE, *STRATEGIES], DEFAULTS[f"s{slot}"],
-                             format_func=TITLES.get)
-    if strategy == NONE:
-        st.caption("Empty slot: pick a strategy to add a line.")
-        return None
-    params: dict[str, Any] = {}
-    names = _slot_params(strategy)
-    extras = [p for p in names if p in EXTRAS]
-    for param in names:
-        if param not in EXTRAS:
-            params[param] = _param_widget(url, slot, param)
-    if extras:
-        with st.expander("More: " + ", ".join(OPTIONS[p][2].split(" (")[0] for p in extras)):
-            for param in extras:
-                params[param] = _param_widget(url, slot, param)
-        changed = [_extra_summary(p, params[p]) for p in extras if params[p] not in (None, 0.0)]
-        if changed:
-            st.caption(" · ".join(changed))
-    if strategy == "thompson":
-        st.caption("Prior: each arm's value ~ N(μ, σ²) of the testbed (σ = 1 if σ is 0); "
-                   "reward noise known.")
-    return Contender(slot, strategy, tuple(params.items()))
-
-
 EXTRAS = ("decay", "initial_value", "step_size")  # tucked into an expander in each slot
 
 
-def _param_widget(url: UrlState, slot: int, param: str) -> Any:
-    if param == "baseline":
-        return url.checkbox("baseline R̄ (average reward)", f"b{slot}", True,
-                            help="Subtract the average reward so far before updating preferences.")
-    code, options, text, help_text = OPTIONS[param]
-    default = DEFAULTS.get(f"{code}{slot}", _widget_default(param))
-    value = url.select_slider(text, f"{code}{slot}", options, default, format_func=FORMAT.get(param, "{:g}".format),
-                              help=help_text)
-    return None if param == "step_size" and value == 0 else value
+def contender_editor(url: UrlState, table: ParamTable, slot: int, values: dict[str, Any]) -> Contender | None:
+    """One slot of the lineup: a strategy and its parameters (``table``: the controls with the loaded
+    preset's values as defaults). The values drawn are added to ``values``."""
+    name = control_name("strategy", slot)
+    values[name] = url.widget(table[name])
+    if values[name] == NONE:
+        st.caption("Empty slot: pick a strategy to add a line.")
+        return None
+    names = slot_params(values[name])
+    extras = [p for p in names if p in EXTRAS]
+    for param in names:
+        if param not in EXTRAS:
+            values[control_name(param, slot)] = url.widget(table[control_name(param, slot)])
+    if extras:
+        with st.expander("More: " + ", ".join(table[control_name(p, slot)].label.split(" (")[0] for p in extras)):
+            for param in extras:
+                values[control_name(param, slot)] = url.widget(table[control_name(param, slot)])
+    strategy, params = contender_from(values, slot)
+    chosen = dict(params)
+    changed = [_extra_summary(p, chosen[p]) for p in extras if chosen[p] not in (None, 0.0)]
+    if changed:
+        st.caption(" · ".join(changed))
+    if strategy == "thompson":
+        st.caption("Prior: each arm's value ~ N(μ, σ²) of the testbed (σ = 1 if σ is 0); "
+                   "reward noise known.")
+    return Contender(slot, strategy, params)
 
 
 def _extra_summary(param: str, value: Any) -> str:
@@ -219,35 +131,17 @@ class TestbedChoice:
                 f"{moving} · {self.n_runs:,} runs × {self.n_steps:,} steps · seed {self.seed}")
 
 
-def testbed_controls(url: UrlState) -> TestbedChoice:
-    c = st.columns(4)
-    with c[0]:
-        k = url.slider("Arms k", "k", 2, 50, DEFAULTS["k"], help="How many slot machines (actions).")
-    with c[1]:
-        mu = url.slider("Mean of true values μ", "mu", -5.0, 5.0, DEFAULTS["mu"], step=0.5,
-                        help="Each run draws every arm's true value q*(a) from N(μ, σ²).")
-    with c[2]:
-        sigma = url.slider("Spread of true values σ", "sigma", 0.0, 3.0, DEFAULTS["sigma"], step=0.25,
-                           help="0: all arms start equal.")
-    with c[3]:
-        noise = url.slider("Reward noise (sd)", "noise", 0.0, 4.0, DEFAULTS["noise"], step=0.25,
-                           help="A pull of arm a pays q*(a) plus normal noise with this standard deviation.")
-    c = st.columns(4)
-    with c[0]:
-        walk = url.select_slider("Random walk of true values (sd per step)", "walk", WALK_OPTIONS, DEFAULTS["walk"],
-                                 format_func=lambda v: "0 (stationary)" if v == 0 else f"{v:g}",
-                                 help="Non-stationary bandit: after every step each q*(a) moves by N(0, sd²).")
-    with c[1]:
-        steps = url.select_slider("Steps per run", "steps", STEPS_OPTIONS, DEFAULTS["steps"], format_func="{:,}".format)
-    with c[2]:
-        runs = url.select_slider("Runs (independent bandit problems)", "runs", RUNS_OPTIONS, DEFAULTS["runs"],
-                                 format_func="{:,}".format,
-                                 help="Curves average over this many runs. More runs: smoother curves, slower.")
-    with c[3]:
-        seed = url.number_input("Random seed", "seed", 0, 999_999, 0, step=1,
-                                help="The same seed replays exactly the same runs.")
-    testbed = Testbed(n_arms=k, mu=mu, sigma=sigma, reward_std=noise, walk_std=walk)
-    return TestbedChoice(testbed, steps, runs, int(seed))
+def testbed_controls(url: UrlState, table: ParamTable, values: dict[str, Any]) -> TestbedChoice:
+    """The testbed and its size (``table``: the controls with the loaded preset's values as defaults) and the
+    seed; the values drawn are added to ``values``."""
+    for column, name in zip(st.columns(4), ("n_arms", "mu", "sigma", "reward_std"), strict=True):
+        with column:
+            values[name] = url.widget(table[name])
+    for column, p in zip(st.columns(4), (table["walk_std"], table["n_steps"], table["n_runs"], PARAMS["seed"]),
+                         strict=True):
+        with column:
+            values[p.name] = url.widget(p)
+    return TestbedChoice(build_testbed(values), values["n_steps"], values["n_runs"], int(values["seed"]))
 
 
 # -- cached simulations -----------------------------------------------------------------
@@ -445,50 +339,31 @@ def study_view(url: UrlState, choice: TestbedChoice) -> None:
     families = []
     for i, family in enumerate(STUDY_FAMILIES.values()):
         with cols[i % 4]:
-            if url.checkbox(family.title, f"f_{family.key}", family.key in BOOK_FAMILIES):
+            if url.widget(PARAMS[study_control(family.key)]):
                 families.append(family)
     with cols[len(STUDY_FAMILIES) % 4]:
-        thompson = url.checkbox("Thompson (reference line)", "f_thompson", False,
-                                help="Thompson sampling has no parameter to tune: a horizontal line.")
+        thompson = url.widget(PARAMS["study_thompson"])
     c1, c2 = st.columns(2)
     with c1:
-        runs = url.select_slider("Runs per point", "sruns", [100, 200, 500, 1000, 2000], 200,
-                                 format_func="{:,}".format, help="The book used 2,000; fewer is faster.")
+        runs = url.widget(PARAMS["study_runs"])
     with c2:
-        metric = url.radio("Reward measured over", "smetric", ["all", "last"], "all", horizontal=True,
-                           format_func={"all": "all steps (as in the book)", "last": "the last 10 % of steps"}.get)
+        metric = url.widget(PARAMS["study_metric"])
     if not families and not thompson:
         st.info("Tick at least one strategy to study.", icon="☝️")
         return
     sub = TestbedChoice(choice.testbed, choice.n_steps, runs, choice.seed)
-    jobs = [(f"{f.title}, {f.symbol} = {v:g}", f.strategy, tuple(sorted(f.params(v).items())), sub)
-            for f in families for v in f.values]
-    if thompson:
-        jobs.append(("Thompson sampling", "thompson", (), sub))
-    results = _run_all(jobs)
+    results = _run_all([(*job, sub) for job in study_lineup(families, thompson)])
     if results is None:
         return
-
-    def score(res: TestbedResult) -> tuple[float, float]:
-        if metric == "all":
-            return res.mean_reward, res.mean_reward_se
-        return res.final_reward(), res.final_reward_se
-
-    curves, i = [], 0
-    for f in families:
-        scores = [score(r) for r in results[i:i + len(f.values)]]
-        i += len(f.values)
-        curves.append(StudyCurve(f.title, f.symbol, f.exponents, np.array([s[0] for s in scores]),
-                                 np.array([s[1] for s in scores])))
-    reference = {"Thompson sampling": score(results[-1])} if thompson else None
+    curves, reference = study_curves(families, results, metric, thompson)
     y_title = ("average reward over all steps (points)" if metric == "all"
                else "average reward, last 10 % of steps (points)")
     st.plotly_chart(study_figure(curves, reference=reference, y_title=y_title), key="bandits:study")
-    if curves:
-        best = max(curves, key=lambda c: c.rewards.max())
-        j = int(best.rewards.argmax())
-        st.caption(f"Best point: {best.title} with {best.symbol} = {2.0 ** best.exponents[j]:g} "
-                   f"({best.rewards[j]:.3f} points per step). Error bars: ±1.96 standard errors over "
+    best = best_study_point(curves)
+    if best is not None:
+        curve, value, reward = best
+        st.caption(f"Best point: {curve.title} with {curve.symbol} = {value:g} "
+                   f"({reward:.3f} points per step). Error bars: ±1.96 standard errors over "
                    f"{runs:,} runs. Every point plays the same {runs:,} bandit problems (same seed), so "
                    f"differences between points are more reliable than the bars suggest. Testbed: "
                    f"{choice.testbed.n_arms} arms, {choice.n_steps:,} steps.")
@@ -526,7 +401,8 @@ def single_run_view(url: UrlState, lineup: list[Contender], choice: TestbedChoic
                 "is to be pulled next. Press **Start**, or **Step** through a few pulls.")
     slots = [c.slot for c in lineup]
     names = {c.slot: f"{c.slot}: {c.label}" for c in lineup}
-    slot = url.selectbox("Strategy to watch", "watch", slots, slots[0], format_func=names.get)
+    watch = dataclasses.replace(PARAMS["watch"], options=tuple(slots), default=slots[0])  # the slots in use
+    slot = url.widget(watch, format_func=names.get)
     chosen = next(c for c in lineup if c.slot == slot)
     config = BanditRunConfig(chosen.strategy, chosen.params, choice.testbed, choice.n_steps, choice.seed)
     live_training_panel("bandits:live", build=lambda: BanditRun(config), signature=config, render=_render_run,

@@ -2,7 +2,7 @@
 
 - ``reward_figure`` / ``optimal_figure`` / ``regret_figure``: per-step
   averages over the runs, one line per strategy (Sutton & Barto figures 2.2-2.5).
-- ``study_figure``: a parameter study, final or overall average reward
+- ``study_figure``: a parameter study (``core.bandits.study_curves``), final or overall average reward
   against each strategy's parameter on a log2 axis (figure 2.6).
 - ``arm_figure`` / ``run_history_figure``: one run, arm by arm, for the
   animated view.
@@ -13,14 +13,13 @@ Rewards are in points (the testbed's arbitrary reward unit).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 from core.plots import fastgo as go
 from plotly.subplots import make_subplots
 
-from core.bandits import BanditSnapshot, TestbedResult
+from core.bandits import BanditSnapshot, StudyCurve, TestbedResult
 from core.plots.common import PALETTE, series_figure, styled, thin
 
 REWARD_AXIS = "average reward (points)"
@@ -82,17 +81,6 @@ def regret_figure(results: Sequence[TestbedResult], *, height: int = 400) -> go.
 
 
 # -- parameter study -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StudyCurve:
-    """One family of a parameter study: y (and its standard error) at each x = 2**exponent."""
-
-    title: str
-    symbol: str
-    exponents: tuple[int, ...]
-    rewards: np.ndarray
-    se: np.ndarray
 
 
 def power_of_two_label(exponent: int) -> str:

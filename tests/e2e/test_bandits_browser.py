@@ -54,7 +54,7 @@ def test_presets_and_testbed_slider(page, server_url, console_errors, screenshot
     slider.press("ArrowRight")
     expect(page.get_by_text(re.compile(r"^11 arms · "))).to_be_visible()
     wait_idle(page)
-    expect(page).to_have_url(re.compile(r"k=11"))
+    expect(page).to_have_url(re.compile(r"arms=11"))
     assert_no_exception(page)
     full_screenshot(page, screenshot_dir / "bandits-fig24-11arms.png")
     assert not real_errors(console_errors), real_errors(console_errors)

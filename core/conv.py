@@ -41,6 +41,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from core.params import Param, ParamTable
+
 OPS = ("conv", "transposed", "max_pool", "avg_pool")
 OP_NAMES = {"conv": "convolution", "transposed": "transposed convolution",
             "max_pool": "max pooling", "avg_pool": "average pooling"}
@@ -389,6 +391,61 @@ class Geometry:
         """The size formula for the height and for the width."""
         return tuple(formula(self.op, n, self.k, self.s, self.p, self.d, self.output_padding, self.ceil_mode)
                      for n in (self.h, self.w))
+
+
+# -- the page's controls -------------------------------------------------------------------
+
+# Slider ranges. The largest animation they allow (a transposed convolution of
+# a 10x10 input, kernel 5, stride 3, dilation 3) has 1,764 frames and takes
+# about 40 ms to compute; larger ranges grow that quadratically.
+SIZE_MAX, KERNEL_MAX, STRIDE_MAX, PADDING_MAX, DILATION_MAX, OUTPUT_PADDING_MAX = 10, 5, 3, 4, 3, 2
+TRANSPOSED_VIEWS = {  # the two pictures of a transposed convolution
+    "sweep": "zeros inserted, then an ordinary convolution",
+    "scatter": "each input cell scatters the kernel",
+}
+
+# Every control of the page, in the order it is drawn. The geometry's fields
+# take ``Geometry``'s defaults, except stride 2 and padding 1: the page opens on
+# Dumoulin & Visin's "padding and strides" example (a 5x5 input, kernel 3,
+# stride 2, padding 1 gives a 3x3 output).
+PARAMS = ParamTable(Geometry, [
+    Param("op", "Operation", "selectbox", url="operation", options=OPS, old=("op",),
+          format_func=lambda o: OP_NAMES[o].capitalize()),
+    Param("h", "Input height", "slider", url="height", lo=1, hi=SIZE_MAX, old=("h",)),
+    Param("w", "Input width", "slider", url="width", lo=1, hi=SIZE_MAX, old=("w",)),
+    Param("k", "Kernel size", "slider", url="kernel", lo=1, hi=KERNEL_MAX, help="A square k × k kernel."),
+    Param("s", "Stride", "slider", url="stride", lo=1, hi=STRIDE_MAX, default=2,
+          help="How many cells the kernel moves per step (PyTorch's pooling default is the kernel size)."),
+    Param("p", "Padding", "slider", url="padding", lo=0, hi=PADDING_MAX, default=1,
+          help="Cells added on every side (zeros; max pooling pads with minus infinity)."),
+    Param("d", "Dilation", "slider", url="dilation", lo=1, hi=DILATION_MAX,
+          help="Spacing between the kernel's taps: the kernel spans d (k - 1) + 1 cells."),
+    Param("output_padding", "Output padding", "slider", lo=0, hi=OUTPUT_PADDING_MAX,
+          help="Extra cells on one side of the output (below the stride or the dilation): picks which input "
+               "size a convolution would map back to."),
+    Param("view", "Show the transposed convolution as", "radio", options=tuple(TRANSPOSED_VIEWS), default="sweep",
+          format_func=TRANSPOSED_VIEWS.get, widget_args={"horizontal": True},
+          help="Two pictures of the same operation: they give the same numbers."),
+    Param("ceil_mode", "Round up (ceil_mode)", "checkbox", old=("ceil",),
+          help="PyTorch's ceil_mode: a last window may hang over the end."),
+    Param("numbers", "Numbers in the cells", "toggle", default=False,
+          help="Small whole numbers: edit them in the Numbers tab below."),
+])
+
+
+def geometry_of(values: Mapping) -> Geometry:
+    """The ``Geometry`` the page's controls ask for (``values``: name -> value, as ``PARAMS`` names them).
+
+    Output padding only belongs to a transposed convolution and ceil mode only
+    to pooling: the other operations get their defaults, whatever the hidden
+    controls hold.
+    """
+    g = {name: values[name] for name in PARAMS.config_defaults()}
+    if g["op"] != "transposed":
+        g["output_padding"] = PARAMS["output_padding"].default
+    if g["op"] not in ("max_pool", "avg_pool"):
+        g["ceil_mode"] = PARAMS["ceil_mode"].default
+    return Geometry(**g)
 
 
 # -- animation frames ---------------------------------------------------------------------
@@ -752,8 +809,9 @@ def overlap_counts(h: int, w: int, k: int, s: int = 1, p: int = 0, output_paddin
                    d: int = 1) -> np.ndarray:
     """How many kernel copies land on each output cell of a transposed convolution.
 
-    Uneven counts (a checkerboard) appear when the kernel size is not a
-    multiple of the stride.
+    Uneven counts (a checkerboard) appear away from the border when the
+    kernel's taps do not fall evenly on the stride's grid (``even_overlap``):
+    with dilation 1, when the kernel size is not a multiple of the stride.
 
     Examples
     --------
@@ -762,6 +820,27 @@ def overlap_counts(h: int, w: int, k: int, s: int = 1, p: int = 0, output_paddin
     """
     ones = np.ones((h, w), dtype=int)
     return conv_transpose2d(ones, np.ones((k, k), dtype=int), s, p, output_padding, d)
+
+
+def interior_copies(k: int, s: int, d: int = 1) -> list[int]:
+    """Away from the border, along one axis: how many of the kernel's taps land on an output
+    cell of a transposed convolution, for each position of the cell modulo the stride (a cell
+    at ``n`` is hit by tap ``j`` of the copy from input ``(n - j d) / s`` when that is whole).
+    Equal counts: no checkerboard. With ``d = 1`` they are equal exactly when ``s`` divides ``k``.
+
+    Examples
+    --------
+    >>> interior_copies(3, 2), interior_copies(4, 2), interior_copies(2, 2, d=2)
+    ([2, 1], [2, 2], [2, 0])
+    """
+    return [sum(1 for j in range(k) if (j * d) % s == r) for r in range(s)]
+
+
+def even_overlap(k: int, s: int, d: int = 1) -> bool:
+    """Whether, away from the border, every output cell of a transposed convolution receives
+    the same number of kernel copies (no checkerboard)."""
+    counts = interior_copies(k, s, d)
+    return min(counts) == max(counts)
 
 
 @dataclass(frozen=True)

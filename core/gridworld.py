@@ -69,7 +69,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.device import pick
+from core.params import Param, ParamTable
 from core.trainer import GuardedTrainer, Snapshot, build_seeded
 
 Cell = tuple[int, int]
@@ -1113,9 +1113,8 @@ class TabularAgent(GuardedTrainer):
     divergence_hint = "The values became too large: lower alpha or gamma and press Reset."
 
     def __init__(self, config: TabularConfig) -> None:
-        super().__init__()
-        self.config = config
-        self.max_steps = config.episodes
+        # NumPy does the learning; the per-episode numbers the base checks are small CPU tensors
+        super().__init__(config, max_steps=config.episodes, device=torch.device("cpu"))
         self.env = GridWorld(config.maze, seed=config.seed)
         self.learner = TabularLearner(self.env, config.algorithm, config.alpha, config.epsilon, config.gamma,
                                       config.seed, epsilon_decay=config.epsilon_decay)
@@ -1138,7 +1137,8 @@ class TabularAgent(GuardedTrainer):
         self._pending.append(ep)
         return torch.tensor([ep.td_error, ep.reward], dtype=torch.float64)
 
-    def _record(self, first_step: int, losses: np.ndarray) -> None:
+    def _after_chunk(self, first_step: int, losses: np.ndarray) -> None:
+        # the episodes themselves, not the losses' float32 copies: rewards and TD errors at full precision
         episodes, self._pending = self._pending, []
         self._rewards += [ep.reward for ep in episodes]
         self._lengths += [ep.length for ep in episodes]
@@ -1221,10 +1221,7 @@ class DQNTrainer(GuardedTrainer):
     divergence_hint = "The learning rate is probably too high: lower it and press Reset."
 
     def __init__(self, config: DQNConfig, device: torch.device | None = None) -> None:
-        super().__init__()
-        self.config = config
-        self.max_steps = config.max_steps
-        self.device = pick() if device is None else device
+        super().__init__(config, max_steps=config.max_steps, device=device)
         self.env = env = GridWorld(config.maze, seed=config.seed)
         S = env.n_states
 
@@ -1246,9 +1243,6 @@ class DQNTrainer(GuardedTrainer):
         self.episode = 0
         self.solution = value_iteration(env, config.gamma)
         self._begin_episode()
-        self._loss_steps: list[np.ndarray] = []
-        self._losses: list[np.ndarray] = []
-        self._sync_steps: list[np.ndarray] = []
         self._rewards: list[float] = []
         self._lengths: list[int] = []
         self._last_path: list[int] | None = None
@@ -1288,7 +1282,7 @@ class DQNTrainer(GuardedTrainer):
         self.ep_reward += r
         self.path.append(s2)
         ended = terminal or self.ep_steps >= cfg.max_episode_steps
-        info = [0.0, 0.0, 0.0, float(ended)]
+        info = [0.0, 0.0, 0.0, float(ended)]  # loss, trained (1: a gradient step ran), synced, episode ended
         if ended:
             self._pending.append((self.ep_reward, self.ep_steps, self.path))
             self.episode += 1
@@ -1322,12 +1316,8 @@ class DQNTrainer(GuardedTrainer):
         self.optimizer.step()
         return float(loss.detach())
 
-    def _record(self, first_step: int, losses: np.ndarray) -> None:
-        moves = np.arange(first_step + 1, first_step + len(losses) + 1)
-        trained = losses[:, 1] > 0.5
-        self._loss_steps.append(moves[trained])
-        self._losses.append(losses[trained, 0])
-        self._sync_steps.append(moves[losses[:, 2] > 0.5])
+    def _after_chunk(self, first_step: int, losses: np.ndarray) -> None:
+        # the losses, gradient steps and syncs stay in the base's loss_history (one row per move)
         episodes, self._pending = self._pending, []
         self._rewards += [reward for reward, _, _ in episodes]
         self._lengths += [length for _, length, _ in episodes]
@@ -1344,8 +1334,10 @@ class DQNTrainer(GuardedTrainer):
         Q = self.q_table()
         optimal = float(sol.V[env.start])
         ret = greedy_return(env, Q, self.config.gamma)
-        cat = lambda parts, dtype: np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype)  # noqa: E731
-        losses = cat(self._losses, float)
+        moves, rows = self.loss_history  # one row per move: loss, trained, synced, ended
+        rows = rows.reshape(-1, 4)
+        trained = rows[:, 1] > 0.5
+        losses = rows[trained, 0]
         metrics = {"greedy return": ret, "gap to optimal": optimal - ret, "buffer fill": float(self.buf_fill)}
         if losses.size:
             metrics["loss"] = float(losses[-1])
@@ -1358,17 +1350,107 @@ class DQNTrainer(GuardedTrainer):
             episode_rewards=np.asarray(self._rewards, dtype=float),
             episode_lengths=np.asarray(self._lengths, dtype=int),
             epsilon=self.epsilon_now(), greedy_return=ret, optimal_return=optimal, gap=optimal - ret,
-            changes=list(self.changes), loss_steps=cat(self._loss_steps, int), losses=losses,
-            sync_steps=cat(self._sync_steps, int), buffer_fill=int(self.buf_fill), buffer_size=self.config.buffer_size,
+            changes=list(self.changes), loss_steps=moves[trained].astype(int), losses=losses,
+            sync_steps=moves[rows[:, 2] > 0.5].astype(int), buffer_fill=int(self.buf_fill),
+            buffer_size=self.config.buffer_size,
             gradient_steps=self.gradient_steps, episodes=self.episode,
         )
 
 
+# -- the page's controls -------------------------------------------------------------------
+
+ALPHAS = (0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0)
+EPSILONS = (0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0)
+DECAYS = (0.0, 0.001, 0.01, 0.05, 0.1, 0.5)
+GAMMAS = (0.5, 0.8, 0.9, 0.95, 0.99, 1.0)
+EPISODES = (50, 100, 200, 500, 1000, 2000, 5000)
+AVG_RUNS = (20, 40, 100, 200)
+HIDDEN = (8, 16, 32, 64, 128, 256)
+LRS = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2)
+BUFFERS = (500, 1000, 2000, 5000, 10_000, 50_000)
+BATCHES = (8, 16, 32, 64, 128, 256)
+SYNCS = (1, 10, 50, 200, 1000)
+DQN_EPSILONS = (0.1, 0.2, 0.5, 1.0)
+DQN_DECAYS = (0.0, 0.05, 0.2, 1.0)
+MAX_MOVES = (5000, 10_000, 20_000, 50_000, 100_000)
+MAZE_HELP = ("Rows separated by /, then ;option=value. Cells: . free, # wall, S start, G goal, P pit; a goal or pit "
+             "may carry its reward, G(10). Options: step (reward per move, default -1), slip, goal, pit (default "
+             "rewards), pits=restart (back to the start instead of the end).")
+
+
+def _dqn_default(name: str) -> Any:
+    return DQNConfig.__dataclass_fields__[name].default
+
+
+# Every control of the page bound to the link, in the order they are drawn. The
+# learner's take ``TabularConfig``'s defaults; γ and the seed are shared by value
+# iteration, the table and the network; the network's own controls take
+# ``DQNConfig``'s defaults (its ε and ε decay are named ``dqn_...``: the table has
+# its own). The maze travels as its text (``encode_maze``).
+PARAMS = ParamTable(TabularConfig, [
+    Param("maze_text", "Maze", "text", url="maze", default=PRESETS["cliff"].text, help=MAZE_HELP,
+          widget_args={"max_chars": 800}),
+    Param("algorithm", "Algorithm", "selectbox", options=tuple(ALGORITHMS), format_func=ALGORITHMS.get,
+          help="How the target of each update looks one step ahead: see the formulas at the bottom of the page."),
+    Param("alpha", "α (step size)", "select_slider", options=ALPHAS,
+          help="How far one update moves Q(s, a) towards its target. Changes apply while it learns."),
+    Param("epsilon", "ε (share of random moves)", "select_slider", options=EPSILONS,
+          help="Exploration: the chance of a random action instead of the best one. Changes apply while it learns."),
+    Param("epsilon_decay", "ε decay per episode", "select_slider", options=DECAYS, old=("decay",),
+          help="ε at episode k is ε / (1 + decay · k); 0 keeps ε constant."),
+    Param("gamma", "γ (discount)", "select_slider", options=GAMMAS,
+          help="A reward t moves away counts γᵗ times. Shared by value iteration, the table and the network, so "
+               "their values compare."),
+    Param("episodes", "Episodes", "select_slider", options=EPISODES),
+    Param("seed", "Seed", "number", lo=0, hi=9999, step=1,
+          help="The same seed and settings give exactly the same run."),
+    Param("runs", "Runs of each algorithm", "select_slider", options=AVG_RUNS, default=40),
+    Param("hidden", "Hidden units (2 layers)", "select_slider", url="hidden_units", options=HIDDEN,
+          default=_dqn_default("hidden"), old=("hidden",)),
+    Param("lr", "Learning rate", "select_slider", url="learning_rate", options=LRS, default=_dqn_default("lr"),
+          old=("lr",), help="Adam's step size; applies live."),
+    Param("buffer_size", "Replay buffer (moves kept)", "select_slider", options=BUFFERS,
+          default=_dqn_default("buffer_size"), old=("buffer",)),
+    Param("batch_size", "Batch size", "select_slider", options=BATCHES, default=_dqn_default("batch_size"),
+          old=("batch",), help="Applies live."),
+    Param("sync_every", "Target network copies every (gradient steps)", "select_slider", options=SYNCS,
+          default=_dqn_default("sync_every"), old=("sync",), help="How long the targets stay fixed. Applies live."),
+    Param("dqn_epsilon", "ε at the start", "select_slider", options=DQN_EPSILONS, default=_dqn_default("epsilon"),
+          help="Applies live."),
+    Param("dqn_epsilon_decay", "ε decay per episode", "select_slider", options=DQN_DECAYS,
+          default=_dqn_default("epsilon_decay"), old=("dqn_decay",),
+          help="ε at episode k is ε / (1 + decay · k). Applies live."),
+    Param("max_steps", "Stop after (moves)", "select_slider", url="max_moves", options=MAX_MOVES,
+          default=_dqn_default("max_steps"), old=("moves",)),
+])
+# The network's controls: PARAMS name -> DQNConfig field (γ and the seed come from the shared controls).
+DQN_FIELDS = {"hidden": "hidden", "lr": "lr", "buffer_size": "buffer_size", "batch_size": "batch_size",
+              "sync_every": "sync_every", "dqn_epsilon": "epsilon", "dqn_epsilon_decay": "epsilon_decay",
+              "max_steps": "max_steps", "gamma": "gamma", "seed": "seed"}
+
+# Sutton & Barto's figure 6.4 (Reinforcement Learning: An Introduction, 2nd ed.): cliff walking with
+# α = 0.5, ε = 0.1 (constant), γ = 1 and 500 episodes. The 📖 button sets these controls and no others.
+BOOK = {"maze_text": PRESETS["cliff"].text, "alpha": 0.5, "epsilon": 0.1, "epsilon_decay": 0.0, "gamma": 1.0,
+        "episodes": 500}
+BOOK_PARAMS = ParamTable(None, [PARAMS[name] for name in BOOK])
+
+
+def page_configs(values: Mapping[str, Any], maze: Maze) -> tuple[TabularConfig, DQNConfig]:
+    """The two learners' configs for the page's controls (``values``: PARAMS name -> value) on ``maze``.
+
+    Raises ``ValueError`` (from the configs' checks) when the settings do not fit the maze.
+    """
+    tabular = TabularConfig(maze=maze, **{name: values[name] for name in PARAMS.config_defaults()})
+    dqn = DQNConfig(maze=maze, **{field_: values[name] for name, field_ in DQN_FIELDS.items()})
+    return tabular, dqn
+
+
 __all__ = [
-    "ACTIONS", "ALGORITHMS", "ARROWS", "PRESETS", "BatchResult", "DQNConfig", "DQNSnapshot", "DQNTrainer", "Episode",
-    "GridSnapshot", "GridWorld", "Maze", "MazePreset", "Solution", "TabularAgent", "TabularConfig", "TabularLearner",
-    "TabularSnapshot", "check_gamma", "cliff_maze", "cliff_walking", "encode_maze", "epsilon_at",
-    "epsilon_greedy_optimum", "epsilon_greedy_probabilities", "expected_sarsa", "greedy_path", "greedy_policy",
-    "greedy_return", "late_episodes", "online_return", "parse_maze", "policy_return", "policy_values", "q_learning",
-    "return_gap", "run_batch", "sarsa", "validate", "value_iteration",
+    "ACTIONS", "ALGORITHMS", "ARROWS", "BOOK", "BOOK_PARAMS", "PARAMS", "PRESETS", "BatchResult", "DQNConfig",
+    "DQNSnapshot", "DQNTrainer", "Episode", "GridSnapshot", "GridWorld", "Maze", "MazePreset", "Solution",
+    "TabularAgent", "TabularConfig", "TabularLearner", "TabularSnapshot", "check_gamma", "cliff_maze",
+    "cliff_walking", "encode_maze", "epsilon_at", "epsilon_greedy_optimum", "epsilon_greedy_probabilities",
+    "expected_sarsa", "greedy_path", "greedy_policy", "greedy_return", "late_episodes", "online_return",
+    "page_configs", "parse_maze", "policy_return", "policy_values", "q_learning", "return_gap", "run_batch", "sarsa",
+    "validate", "value_iteration",
 ]

@@ -565,6 +565,24 @@ def test_figures_have_titles_units_and_the_frame_highlights():
     assert "kernel" not in plots.numeric_figures(np.ones((4, 4)), None, np.ones((2, 2)), op_name="max pooling")
 
 
+@pytest.mark.parametrize("k, s, d", [(3, 2, 1), (4, 2, 1), (2, 2, 2), (4, 2, 2), (3, 3, 2), (4, 4, 3), (3, 2, 3)])
+def test_the_overlap_figure_title_states_the_settings_drawn_and_the_verdict_of_the_counts(k, s, d):
+    # independent: PyTorch's transposed convolution of ones, away from the border (every copy that can reach)
+    ones = F.conv_transpose1d(torch.ones(1, 1, 16), torch.ones(1, 1, k), stride=s, dilation=d)[0, 0]
+    span = d * (k - 1) + 1
+    even = len(set(ones[span:-span].tolist())) == 1
+    counts = conv.overlap_counts(5, 5, k, s, 0, 0, d)
+    title = plots.overlap_figure(counts, kernel=k, stride=s, dilation=d).layout.title.text
+    assert ("even overlap away from the border" in title) == even
+    assert ("uneven overlap (checkerboard)" in title) == (not even)
+    assert f"kernel {k}" in title and f"stride {s}" in title
+    if d == 1:  # the rule with dilation 1: the kernel size a multiple of the stride
+        assert (f"kernel {k} is a multiple of stride {s}" in title) == even == (k % s == 0)
+    else:  # with dilation that rule does not decide: the title says the dilation and never claims it
+        assert f"dilation {d}" in title and "multiple" not in title
+    assert conv.even_overlap(k, s, d) == even
+
+
 def test_docstring_examples():
     result = doctest.testmod(conv)
     assert result.attempted >= 10 and result.failed == 0

@@ -16,7 +16,7 @@ from core import conv
 from core.device import configure_threads
 from tests.conftest import open_page
 from tests.fuzz import fuzz_widgets, problems
-from ui.conv_views import ANIM_KEY, GUIDE_INPUT, GUIDE_KERNEL, MASTER_INPUT, interior_copies
+from ui.conv_views import ANIM_KEY, GUIDE_INPUT, GUIDE_KERNEL, MASTER_INPUT
 from ui.convanim import frames_of, sent_animation
 from ui.livechart import plain
 
@@ -73,7 +73,7 @@ def test_widgets_change_the_size_the_formula_and_the_animation():
     first = _payload(at)["sig"]
     at.number_input(key="conv:stack_h").set_value(64).run()  # another widget: the same animation, so the
     assert _payload(at)["sig"] == first  # browser keeps playing where it was instead of starting again
-    at.slider(key="conv:w").set_value(6).run()
+    at.slider(key="conv:width").set_value(6).run()
     assert not problems(at)
     assert "Output size: 3 × 3" in _markdown(at)  # floor(5 / 2) + 1 = 3: the floor is visible
     assert ("o = floor((6 + 2×1 - 1×(3 - 1) - 1) / 2) + 1 = floor(5 / 2) + 1 = floor(2.5) + 1 = 2 + 1 = 3"
@@ -97,7 +97,7 @@ def test_widgets_change_the_size_the_formula_and_the_animation():
 
 def test_transposed_convolution_both_views_and_output_padding():
     at = open_page(PAGE)
-    at.selectbox(key="conv:op").set_value("transposed").run()
+    at.selectbox(key="conv:operation").set_value("transposed").run()
     assert not problems(at)
     expected = _torch_shape(nn.ConvTranspose2d(1, 1, 3, stride=2, padding=1), 5, 5)
     assert f"Output size: {expected[0]} × {expected[1]}" in _markdown(at)
@@ -132,9 +132,9 @@ def test_a_link_sets_the_controls():
     at = open_page(PAGE, {"op": "max_pool", "h": "7", "w": "4", "kernel": "2", "stride": "2", "padding": "1",
                           "dilation": "2", "ceil": "1", "numbers": "1"})
     assert not problems(at)
-    assert at.selectbox(key="conv:op").value == "max_pool"
-    assert (at.slider(key="conv:h").value, at.slider(key="conv:w").value) == (7, 4)
-    assert at.slider(key="conv:dilation").value == 2 and at.checkbox(key="conv:ceil").value is True
+    assert at.selectbox(key="conv:operation").value == "max_pool"
+    assert (at.slider(key="conv:height").value, at.slider(key="conv:width").value) == (7, 4)
+    assert at.slider(key="conv:dilation").value == 2 and at.checkbox(key="conv:ceil_mode").value is True
     assert at.toggle(key="conv:numbers").value is True
     shape = _torch_shape(nn.MaxPool2d(2, stride=2, padding=1, dilation=2, ceil_mode=True), 7, 4)
     assert f"Output size: {shape[0]} × {shape[1]}" in _markdown(at)
@@ -144,10 +144,45 @@ def test_a_link_sets_the_controls():
     np.testing.assert_array_equal(np.asarray(data["anim"]["target_values"], dtype=float), expected.numpy())
 
 
+def _link(at) -> dict[str, str]:
+    out = {}
+    for k in at.query_params:
+        v = at.query_params[k]
+        out[k] = v[-1] if isinstance(v, list) else v
+    return out
+
+
+# Links from before the parameter table (conv_views' hand-made UrlState calls) and the same settings under
+# today's names: op -> operation, h -> height, w -> width, ceil -> ceil_mode; the other codes were already words.
+OLD_LINKS = [
+    ({"op": "transposed", "h": "7", "w": "4", "kernel": "4", "stride": "3", "padding": "2", "dilation": "2",
+      "output_padding": "1", "view": "scatter", "numbers": "1"},
+     {"operation": "transposed", "height": "7", "width": "4", "kernel": "4", "stride": "3", "padding": "2",
+      "dilation": "2", "output_padding": "1", "view": "scatter", "numbers": "1"},
+     {"conv:operation": "transposed", "conv:height": 7, "conv:width": 4, "conv:kernel": 4, "conv:stride": 3,
+      "conv:padding": 2, "conv:dilation": 2, "conv:output_padding": 1, "conv:view": "scatter", "conv:numbers": True}),
+    ({"op": "max_pool", "h": "9", "w": "6", "kernel": "2", "stride": "3", "padding": "0", "ceil": "1"},
+     {"operation": "max_pool", "height": "9", "width": "6", "kernel": "2", "stride": "3", "padding": "0",
+      "ceil_mode": "1"},
+     {"conv:operation": "max_pool", "conv:height": 9, "conv:width": 6, "conv:kernel": 2, "conv:stride": 3,
+      "conv:padding": 0, "conv:dilation": 1, "conv:ceil_mode": True, "conv:numbers": False}),
+]
+
+
+@pytest.mark.parametrize("old, new, widgets", OLD_LINKS)
+def test_an_old_link_opens_the_same_settings_and_the_link_takes_the_new_names(old, new, widgets):
+    from_old, from_new = open_page(PAGE, old), open_page(PAGE, new)
+    assert not problems(from_old) and not problems(from_new)
+    for key, value in widgets.items():
+        assert from_old.session_state[key] == value == from_new.session_state[key], key
+    assert _link(from_old) == new == _link(from_new)
+    assert _payload(from_old) == _payload(from_new)  # the same animation
+
+
 def test_a_bad_link_value_falls_back_with_a_notice():
     at = open_page(PAGE, {"kernel": "banana", "op": "deconv"})
     assert not problems(at)
-    assert at.slider(key="conv:kernel").value == 3 and at.selectbox(key="conv:op").value == "conv"
+    assert at.slider(key="conv:kernel").value == 3 and at.selectbox(key="conv:operation").value == "conv"
     assert len(at.warning) >= 2
 
 
@@ -253,7 +288,7 @@ def test_the_gif_is_made_on_request_and_offered_for_download():
     buttons = at.get("download_button")
     assert len(buttons) == 1 and buttons[0].proto.label == "⬇️ Download this animation as a GIF"
     assert buttons[0].proto.url.endswith(".gif")
-    at.slider(key="conv:h").set_value(6).run()  # new settings: back to the button
+    at.slider(key="conv:height").set_value(6).run()  # new settings: back to the button
     assert not at.get("download_button") and at.button(key="conv:gif_make")
 
 
@@ -290,7 +325,7 @@ def test_the_checkerboard_rule_on_the_page_matches_the_overlap_map():
         counts = conv.overlap_counts(12, 1, k, s, 0, 0, d)[:, 0]
         span = d * (k - 1) + 1
         interior = counts[span:-span]  # every copy that can reach these cells is there
-        by_residue = interior_copies(k, s, d)
+        by_residue = conv.interior_copies(k, s, d)
         assert sorted(set(interior.tolist())) == sorted(set(by_residue)), (k, s, d)
     at = open_page(PAGE, {"op": "transposed", "kernel": "2", "stride": "2", "dilation": "2"})
     assert not problems(at)

@@ -599,7 +599,17 @@ def test_maze_figure_draws_values_arrows_marks_and_path():
     arrows = next(t for t in fig.data if t.name == "greedy action")
     assert len(arrows.text) == int(env.is_state.sum()) == 37  # one per cell the agent can stand on
     path = next(t for t in fig.data if t.name.startswith("episode path"))
-    assert len(path.x) == len(snap.path) and path.name == f"episode path ({len(snap.path) - 1} moves)"
+    assert path.name == f"episode path ({len(snap.path) - 1} moves)"
+    # the line breaks (NaN) wherever the agent jumps: a pit on the cliff sends it back to the start
+    cells = [tuple(c) for c in np.asarray(snap.path).tolist()]
+    jumps = [i for i in range(1, len(cells))
+             if abs(cells[i][0] - cells[i - 1][0]) + abs(cells[i][1] - cells[i - 1][1]) > 1]
+    x, y = np.asarray(path.x, dtype=float), np.asarray(path.y, dtype=float)
+    assert len(x) == len(cells) + len(jumps) and int(np.isnan(x).sum()) == len(jumps)
+    assert [(int(r), int(c)) for r, c in zip(y[~np.isnan(y)], x[~np.isnan(x)])] == cells  # y = row, x = column
+    jumped = maze_figure(env.maze, path=np.array([(2, 0), (2, 1), (3, 0), (2, 0)])).data[-3]  # a pit, then the start
+    assert np.allclose(jumped.x, [0, 1, np.nan, 0, 0], equal_nan=True)
+    assert np.allclose(jumped.y, [2, 2, np.nan, 3, 2], equal_nan=True)
     marks = next(t for t in fig.data if t.name.startswith("goals"))
     assert "<b>G</b> -1" in marks.text and sum("<b>P</b> -100" in t for t in marks.text) == 10
     kinds = next(t for t in fig.data if t.name == "walls, goals and pits").z
@@ -615,7 +625,11 @@ def test_q_figure_has_one_heatmap_per_action_on_one_scale():
     assert [t.name for t in heat] == ["Q(s, up)", "Q(s, right)", "Q(s, down)", "Q(s, left)"]
     assert all(t.coloraxis == "coloraxis" for t in heat)
     assert fig.layout.coloraxis.cmin == pytest.approx(np.nanmin(snap.q))
-    assert [a.text for a in fig.layout.annotations] == ["↑ up", "→ right", "↓ down", "← left"]
+    # each map's x title names its action (equal scales shrink a map inside its domain: no title above it)
+    x_titles = [fig.layout[f"xaxis{s}"].title.text for s in ("", "2", "3", "4")]
+    assert x_titles == [f"{a}: column (cell)" for a in ("↑ up", "→ right", "↓ down", "← left")]
+    assert all(list(fig.layout[f"yaxis{s}"].range) == [3.5, -0.5] for s in ("", "2", "3", "4"))  # row 1 on top
+    np.testing.assert_array_equal(np.asarray(heat[0].z, dtype=float), snap.q[:, :, 0])  # z rows are maze rows
 
 
 def test_episode_and_loss_figures():

@@ -23,8 +23,7 @@ MARKS = "goals (G) and pits (P): reward for entering"
 
 def kinds(at) -> np.ndarray:
     """The cell kinds the main maze figure draws, as rows x cols with row 1 first (NaN: free)."""
-    z = np.array(trace(live_figures(at, views.MAZE_VIEW)["maze"], CELLS)["z"], dtype=float)
-    return z[::-1]  # the figure puts row 1 at the top of an upward y axis: its first z row is the bottom row
+    return np.array(trace(live_figures(at, views.MAZE_VIEW)["maze"], CELLS)["z"], dtype=float)
 
 
 def maze_title(at) -> str:
@@ -43,8 +42,8 @@ def click(at, row: int, col: int, kind: str, n: int, **rewards) -> dict:
     state = {views.MAZE_KEY: at.session_state[views.MAZE_KEY], views.EDIT_KEY: kind,
              views.CLICK_N_KEY: at.session_state[views.CLICK_N_KEY] if views.CLICK_N_KEY in at.session_state
              else None, **rewards}
-    rows = parse_maze(state[views.MAZE_KEY]).rows
-    views.apply_click(state, {"chart": "maze", "x": col + 0.2, "y": rows - 1 - row - 0.3, "n": n, "shift": False})
+    # the y axis runs downwards (reversed range): row r is drawn at y = r, row 1 (r = 0) at the top
+    views.apply_click(state, {"chart": "maze", "x": col + 0.2, "y": row - 0.3, "n": n, "shift": False})
     return state
 
 
@@ -96,6 +95,52 @@ def test_the_algorithm_the_world_and_the_slip_change_what_is_shown():
     assert float(metric(at, "Optimal")) < -3  # slipping costs moves
 
 
+def _link(at) -> dict[str, str]:
+    out = {}
+    for k in at.query_params:
+        v = at.query_params[k]
+        out[k] = v[-1] if isinstance(v, list) else v
+    return out
+
+
+# A link from before the parameter table (gridworld_views' hand-made UrlState calls), every setting off its
+# default, and the same settings under today's names.
+OLD_LINK = {"maze": PRESETS["maze8"].text, "algorithm": "sarsa", "alpha": "0.1", "epsilon": "0.2", "decay": "0.01",
+            "gamma": "0.9", "episodes": "200", "seed": "7", "runs": "100", "hidden": "32", "lr": "0.003",
+            "buffer": "2000", "batch": "32", "sync": "10", "dqn_epsilon": "0.5", "dqn_decay": "0.05",
+            "moves": "20000"}
+RENAMED = {"decay": "epsilon_decay", "hidden": "hidden_units", "lr": "learning_rate", "buffer": "buffer_size",
+           "batch": "batch_size", "sync": "sync_every", "dqn_decay": "dqn_epsilon_decay", "moves": "max_moves"}
+NEW_LINK = {RENAMED.get(k, k): v for k, v in OLD_LINK.items()}
+WIDGETS = {"maze": PRESETS["maze8"].text, "algorithm": "sarsa", "alpha": 0.1, "epsilon": 0.2, "epsilon_decay": 0.01,
+           "gamma": 0.9, "episodes": 200, "seed": 7, "runs": 100, "hidden_units": 32, "learning_rate": 0.003,
+           "buffer_size": 2000, "batch_size": 32, "sync_every": 10, "dqn_epsilon": 0.5, "dqn_epsilon_decay": 0.05,
+           "max_moves": 20000}
+
+
+def test_an_old_link_opens_the_same_settings_and_the_link_takes_the_new_names():
+    from_old, from_new = open_page(PAGE, OLD_LINK), open_page(PAGE, NEW_LINK)
+    assert not problems(from_old) and not problems(from_new)
+    for name, value in WIDGETS.items():
+        key = f"gridworld:{name}"
+        assert from_old.session_state[key] == value == from_new.session_state[key], name
+    assert _link(from_old) == NEW_LINK == _link(from_new)
+    for at in (from_old, from_new):  # the learners are built from them: 200 episodes, 20,000 moves
+        assert "Episode 0 of 200" in status(at) and "Move 0 of 20,000" in status(at)
+        assert maze_title(at).startswith("SARSA:") and at.selectbox(key=views.WORLD_KEY).value == "maze8"
+
+
+def test_the_books_button_sets_its_settings_and_leaves_the_others():
+    at = open_page(PAGE, NEW_LINK)
+    at.button(key="gridworld:book").click().run()
+    assert not problems(at)
+    book = {"maze": PRESETS["cliff"].text, "alpha": 0.5, "epsilon": 0.1, "epsilon_decay": 0.0, "gamma": 1.0,
+            "episodes": 500}  # Sutton & Barto's figure 6.4
+    for name, value in {**WIDGETS, **book}.items():
+        assert at.session_state[f"gridworld:{name}"] == value, name
+    assert _link(at) == {k: v for k, v in NEW_LINK.items() if k not in book}  # the book's values are the defaults
+
+
 def test_a_maze_link_sets_the_maze_and_the_settings():
     text = "S#G(6)/...;step=-2"
     at = open_page(PAGE, {"maze": text, "gamma": "0.5", "alpha": "0.1", "algorithm": "expected_sarsa"})
@@ -138,7 +183,7 @@ def test_clicking_a_cell_changes_the_maze_and_the_link():
     assert parse_maze(state[views.MAZE_KEY]).kind((0, 2)) == "#"
     # Streamlit may deliver one click twice: the second delivery changes nothing
     state[views.EDIT_KEY] = "."
-    views.apply_click(state, {"chart": "maze", "x": 2.2, "y": 2.7, "n": 1})
+    views.apply_click(state, {"chart": "maze", "x": 2.2, "y": 0.3, "n": 1})
     assert parse_maze(state[views.MAZE_KEY]).kind((0, 2)) == "#"
     commit(at, state)
     assert not problems(at)
@@ -241,7 +286,7 @@ def test_the_figure_6_4_settings_show_sarsa_above_q_learning_online():
     assert titles["path-q_learning"].endswith("(13 moves)")  # along the cliff's edge
     assert titles["path-sarsa"].endswith("(17 moves)")  # the safe way along the top
     path = trace(live_figures(at, views.AVG_VIEW)["path-sarsa"], "episode path (17 moves)")
-    assert max(path["y"]) == 3  # the top row (y = rows - 1 on the upward axis)
+    assert min(y for y in path["y"] if y is not None) == 0  # it reaches the top row (y = row on the downward axis)
 
 
 def test_averages_that_would_take_too_long_stop_in_time_with_a_message(monkeypatch):
@@ -271,10 +316,10 @@ def test_deep_q_learning_trains_on_the_same_maze_and_takes_settings_live():
     assert metric(at, "Buffer filled") != "0%"
     run = at.session_state[views.DQN_KEY]
     trainer = run.trainer
-    at.select_slider(key="gridworld:lr").set_value(3e-3).run()
+    at.select_slider(key="gridworld:learning_rate").set_value(3e-3).run()
     assert at.session_state[views.DQN_KEY].trainer is trainer
     assert trainer.optimizer.param_groups[0]["lr"] == 3e-3
-    at.select_slider(key="gridworld:hidden").set_value(32).run()  # a new network: starts again
+    at.select_slider(key="gridworld:hidden_units").set_value(32).run()  # a new network: starts again
     assert at.session_state[views.DQN_KEY].trainer is not trainer and moves(at) == 0
 
 

@@ -1,9 +1,10 @@
 """Streamlit pieces of the convolution-arithmetic page: its widgets, layout and text.
 
 The page file stays thin: ``layout()`` places the sections, ``controls()``
-declares every widget of the page (all of them, in one function) and returns
-the ``Settings`` they make, then one function per section draws it. Every
-number shown comes from ``core.conv``.
+draws every widget of the page (the settings in the link come from
+``core.conv.PARAMS``, which declares each of them once) and returns the
+``Settings`` they make, then one function per section draws it. Every number
+shown comes from ``core.conv``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from core import conv
-from core.conv import OP_NAMES, Geometry, Layer
+from core.conv import KERNEL_MAX, OP_NAMES, PADDING_MAX, PARAMS, SIZE_MAX, Geometry, Layer
 from core.plots import conv as plots
 from ui.convanim import animation_payload, conv_animation, problem_payload
 from ui.url_state import UrlState
@@ -29,23 +30,11 @@ ANIM_KEY = "conv:anim"
 GIF_KEY = "conv:gif_for"  # the settings a GIF was asked for (a button sets it; never toggled)
 PAD_NOTE_KEY = "conv:pad_note"
 
-# Slider ranges. The largest animation they allow (a transposed convolution of
-# a 10x10 input, kernel 5, stride 3, dilation 3) has 1,764 frames and takes
-# about 40 ms to compute; larger ranges grow that quadratically.
-SIZE_MAX, KERNEL_MAX, STRIDE_MAX, PADDING_MAX, DILATION_MAX, OUTPUT_PADDING_MAX = 10, 5, 3, 4, 3, 2
 STILL = {"displayModeBar": False}  # static grids: no zoom, and no tool bar over their titles
 # Plotly draws one SVG text per labelled cell: a 42 x 42 grid with labels blocked the browser for
 # 1 to 2 s after each change (measured in headless Chromium). Larger grids show values on hover.
 MAX_LABELLED_CELLS = 225
 VALUE_MIN, VALUE_MAX = -9, 9  # numeric mode: small whole numbers
-
-# Dumoulin & Visin's "padding and strides" example: a 5x5 input, kernel 3,
-# stride 2, padding 1 gives a 3x3 output.
-DEFAULT = Geometry("conv", h=5, w=5, k=3, s=2, p=1, d=1)
-VIEWS = {  # the two pictures of a transposed convolution
-    "sweep": "zeros inserted, then an ordinary convolution",
-    "scatter": "each input cell scatters the kernel",
-}
 
 # Numeric mode's starting numbers: the top-left 5x5 input and 3x3 kernel are
 # those of Figure 1.1 in Dumoulin & Visin's guide (whose stride-1, unpadded
@@ -128,11 +117,9 @@ def _is_open(tab) -> bool:
 
 def _set_padding(preset: str) -> None:
     """on_click of the 'valid' / 'same' buttons: set the padding slider (a state, never a toggle)."""
-    k = st.session_state.get(url.key("kernel"), DEFAULT.k)
-    d = st.session_state.get(url.key("dilation"), DEFAULT.d)
-    s = st.session_state.get(url.key("stride"), DEFAULT.s)
+    k, d, s = (st.session_state.get(url.param_key(PARAMS[n]), PARAMS[n].default) for n in ("k", "d", "s"))
     if preset == "valid":
-        st.session_state[url.key("padding")] = 0
+        st.session_state[url.param_key(PARAMS["p"])] = 0
         st.session_state[PAD_NOTE_KEY] = ("info", "'valid': no padding; the kernel only visits places where it "
                                           "fits inside the input, so the output shrinks.")
         return
@@ -144,7 +131,7 @@ def _set_padding(preset: str) -> None:
     if p > PADDING_MAX:
         st.session_state[PAD_NOTE_KEY] = ("warning", f"'same' padding would be {p}, above this page's {PADDING_MAX}.")
         return
-    st.session_state[url.key("padding")] = p
+    st.session_state[url.param_key(PARAMS["p"])] = p
     st.session_state[PAD_NOTE_KEY] = ("info", f"'same': padding {p} = dilation {d} × (kernel {k} - 1) / 2 on each "
                                       "side keeps the size (stride 1).")
 
@@ -218,6 +205,7 @@ def _signature(*parts) -> str:
 
 def controls(slots: Slots) -> Settings:
     """Every widget of the page, bound to the link where it is a setting; returns the checked settings."""
+    url.upgrade_link(PARAMS)  # a link from before the table: its old codes renamed, before any widget reads it
     with slots.below:
         # Lazy tabs: a closed tab's Plotly grids are not drawn (each cost the browser up to a second
         # after every change); its widgets and text always are, so edits survive a change of tab.
@@ -225,27 +213,12 @@ def controls(slots: Slots) -> Settings:
             ["📐 Output size", "🔢 Numbers", "🔁 Transposed: two views and the checkerboard", "🧱 Layer stack"],
             key="conv:tab", on_change="rerun")
     with slots.controls:
-        op = url.selectbox("Operation", "op", list(conv.OPS), DEFAULT.op,
-                           format_func=lambda o: OP_NAMES[o].capitalize())
-        c1, c2 = st.columns(2)  # one row per pair: on a phone they stack in reading order
-        with c1:
-            h = url.slider("Input height", "h", 1, SIZE_MAX, DEFAULT.h)
-        with c2:
-            w = url.slider("Input width", "w", 1, SIZE_MAX, DEFAULT.w)
-        c1, c2 = st.columns(2)
-        with c1:
-            k = url.slider("Kernel size", "kernel", 1, KERNEL_MAX, DEFAULT.k, help="A square k × k kernel.")
-        with c2:
-            s = url.slider("Stride", "stride", 1, STRIDE_MAX, DEFAULT.s,
-                           help="How many cells the kernel moves per step (PyTorch's pooling default is the "
-                                "kernel size).")
-        c1, c2 = st.columns(2)
-        with c1:
-            p = url.slider("Padding", "padding", 0, PADDING_MAX, DEFAULT.p,
-                           help="Cells added on every side (zeros; max pooling pads with minus infinity).")
-        with c2:
-            d = url.slider("Dilation", "dilation", 1, DILATION_MAX, DEFAULT.d,
-                           help="Spacing between the kernel's taps: the kernel spans d (k - 1) + 1 cells.")
+        chosen = {"op": url.widget(PARAMS["op"])}
+        for pair in (("h", "w"), ("k", "s"), ("p", "d")):
+            columns = st.columns(2)  # one row per pair: on a phone they stack in reading order
+            for column, name in zip(columns, pair):
+                with column:
+                    chosen[name] = url.widget(PARAMS[name])
         b1, b2 = st.columns(2)
         b1.button("valid", key="conv:valid", on_click=_set_padding, args=("valid",), width="stretch",
                   help="Padding 0: the kernel only visits places where it fits inside the input.")
@@ -254,22 +227,19 @@ def controls(slots: Slots) -> Settings:
         note = st.session_state.pop(PAD_NOTE_KEY, None)
         if note:
             (st.info if note[0] == "info" else st.warning)(note[1])
-        output_padding, ceil_mode, view = 0, False, "sweep"
-        if op == "transposed":
-            output_padding = url.slider("Output padding", "output_padding", 0, OUTPUT_PADDING_MAX, 0,
-                                        help="Extra cells on one side of the output (below the stride or the "
-                                             "dilation): picks which input size a convolution would map back to.")
+        op = chosen["op"]
+        if op == "transposed":  # only drawn where they mean something: the others keep their defaults
+            chosen["output_padding"] = url.widget(PARAMS["output_padding"])
             with slots.view:
-                view = url.radio("Show the transposed convolution as", "view", list(VIEWS), "sweep",
-                                 format_func=VIEWS.get, horizontal=True,
-                                 help="Two pictures of the same operation: they give the same numbers.")
+                chosen["view"] = url.widget(PARAMS["view"])
         if op in ("max_pool", "avg_pool"):
-            ceil_mode = url.checkbox("Round up (ceil_mode)", "ceil", False,
-                                     help="PyTorch's ceil_mode: a last window may hang over the end.")
-        numbers = url.toggle("Numbers in the cells", "numbers", False,
-                             help="Small whole numbers: edit them in the Numbers tab below.")
+            chosen["ceil_mode"] = url.widget(PARAMS["ceil_mode"])
+        chosen["numbers"] = url.widget(PARAMS["numbers"])
 
-    g = Geometry(op, h, w, k, s, p, d, output_padding, ceil_mode)
+    values = {**PARAMS.defaults(), **chosen}
+    view, numbers = values["view"], values["numbers"]
+    g = conv.geometry_of(values)
+    h, w, k = g.h, g.w, g.k
     problem = g.problem()
     out_shape = None if problem else g.output_shape
 
@@ -530,15 +500,11 @@ def transposed(s: Settings, slot) -> None:
                        f"{'padding' if q >= 0 else 'cropping'} in the first view; copies {g.s} cells apart and "
                        f"{g.p} cropped from each border in the second.")
         counts = conv.overlap_counts(g.h, g.w, g.k, g.s, g.p, op_pad, g.d)
-        per_residue = interior_copies(g.k, g.s, g.d)
+        per_residue = conv.interior_copies(g.k, g.s, g.d)
         even = min(per_residue) == max(per_residue)
         left, right = st.columns([3, 2])
         if _is_open(slot):
-            figure = plots.overlap_figure(counts, kernel=g.k, stride=g.s)
-            if even != (g.k % g.s == 0):  # dilation changes the rule the figure's title states
-                figure.layout.title.text = (f"Kernel copies per output cell (kernel {g.k}, stride {g.s}, dilation "
-                                            f"{g.d}: " + ("even overlap away from the border)" if even else
-                                                         "uneven overlap (checkerboard))"))
+            figure = plots.overlap_figure(counts, kernel=g.k, stride=g.s, dilation=g.d)
             left.plotly_chart(_lean(figure), key="conv:fig:overlap", config=STILL)
         with right:
             taps = f", its taps {g.d} cells apart" if g.d > 1 else ""
@@ -556,14 +522,6 @@ def transposed(s: Settings, slot) -> None:
             else:
                 st.markdown(f"Away from the border every cell receives the same number of copies ({low}), "
                             "so no checkerboard; only the border, where fewer copies reach, is lighter.")
-
-
-def interior_copies(k: int, s: int, d: int = 1) -> list[int]:
-    """Away from the border, along one axis: how many of the kernel's taps land on an output
-    cell, for each position of the cell modulo the stride (a cell at ``n`` is hit by tap ``j``
-    of the copy from input ``(n - j d) / s`` when that is whole). Equal counts: no checkerboard.
-    """
-    return [sum(1 for j in range(k) if (j * d) % s == r) for r in range(s)]
 
 
 # -- the layer stack --------------------------------------------------------------------------------------

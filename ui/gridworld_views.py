@@ -3,8 +3,9 @@
 runs and the lessons.
 
 The page file stays thin: ``layout()`` makes the places, ``controls(slots)``
-declares every widget into them and returns a ``Choice`` (the maze and the
-configs of both learners), the page hands ``tabular_render`` and
+draws every widget into them (those bound to the link are declared once, in
+``core.gridworld.PARAMS``) and returns a ``Choice`` (the maze and the configs
+of both learners), the page hands ``tabular_render`` and
 ``dqn_render`` to two live-training panels, then calls ``averages`` and
 ``lessons``.
 
@@ -26,6 +27,9 @@ import streamlit as st
 
 from core.gridworld import (
     ALGORITHMS,
+    BOOK,
+    BOOK_PARAMS,
+    PARAMS,
     PRESETS,
     DQNConfig,
     DQNSnapshot,
@@ -37,6 +41,7 @@ from core.gridworld import (
     greedy_path,
     greedy_return,
     late_episodes,
+    page_configs,
     parse_maze,
     run_batch,
     validate,
@@ -64,7 +69,7 @@ MAZE_VIEW = "gridworld:fig:maze"  # live view: the main maze (clickable)
 CHARTS_VIEW = "gridworld:fig:charts"  # live view: optimal values, Q, episodes
 DQN_VIEW = "gridworld:fig:dqn"
 AVG_VIEW = "gridworld:fig:averages"
-MAZE_KEY = url.key("maze")
+MAZE_KEY = url.param_key(PARAMS["maze_text"])
 WORLD_KEY = "gridworld:world"
 SLIP_KEY = "gridworld:slip"
 EDIT_KEY = "gridworld:edit"
@@ -80,30 +85,13 @@ CUSTOM = "custom"
 ROOM = ("room", "Open room 6 x 8 (draw your own)", "S......./......../......../......../......../.......G;goal=10",
         "An empty room: pick a kind of cell below the title of the maze and click cells to build a maze.")
 WORLDS = {**{k: (p.title, p.text, p.note) for k, p in PRESETS.items()}, ROOM[0]: ROOM[1:]}
-DEFAULT_MAZE = PRESETS["cliff"].text
+DEFAULT_MAZE = PARAMS["maze_text"].default
 EDIT_KINDS = {"#": "⬛ wall", ".": "⬜ free", "P": "🟧 pit", "G": "🟩 goal", "S": "🚩 start"}
 LOOPS = "loops"  # shown for a return of -inf: the greedy policy never reaches a goal
 
-ALPHAS = [0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0]
-EPSILONS = [0.0, 0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0]
-DECAYS = [0.0, 0.001, 0.01, 0.05, 0.1, 0.5]
-GAMMAS = [0.5, 0.8, 0.9, 0.95, 0.99, 1.0]
-EPISODES = [50, 100, 200, 500, 1000, 2000, 5000]
-HIDDEN = [8, 16, 32, 64, 128, 256]
-LRS = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2]
-BUFFERS = [500, 1000, 2000, 5000, 10_000, 50_000]
-BATCHES = [8, 16, 32, 64, 128, 256]
-SYNCS = [1, 10, 50, 200, 1000]
-DQN_EPSILONS = [0.1, 0.2, 0.5, 1.0]
-DQN_DECAYS = [0.0, 0.05, 0.2, 1.0]
-MOVES = [5000, 10_000, 20_000, 50_000, 100_000]
-AVG_RUNS = [20, 40, 100, 200]
 RUNS_PER_CHUNK = 20  # runs of one algorithm per cached computation
 AVERAGE_SECONDS = 6.0  # a press of the button computes for about this long at most
 MIN_CHUNK_SECONDS = 2.0  # ... and gives a chunk started in time at least this long
-BOOK = {"alpha": 0.5, "epsilon": 0.1, "decay": 0.0, "gamma": 1.0, "episodes": 500}  # Sutton & Barto, figure 6.4
-TAB = TabularConfig()
-DQN = DQNConfig()
 
 
 @dataclass(frozen=True)
@@ -215,10 +203,8 @@ def _set_slip() -> None:
 
 
 def _book_settings() -> None:
-    """on_click of 📖: the cliff and Sutton & Barto's settings for figure 6.4."""
-    st.session_state[MAZE_KEY] = DEFAULT_MAZE
-    for param, value in BOOK.items():
-        st.session_state[url.key(param)] = value
+    """on_click of 📖: the cliff and Sutton & Barto's settings for figure 6.4 (the other controls stay)."""
+    url.apply(BOOK_PARAMS, BOOK)
     st.session_state[NOTE_KEY] = None
 
 
@@ -273,12 +259,9 @@ def redraw_page_after_edit(maze_text: str) -> None:
 def controls(slots: Slots) -> Choice:
     """Every widget of the page, each in its place; returns what they ask for."""
     st.session_state.pop(PENDING_KEY, None)  # this run redraws the whole page anyway
+    url.upgrade_link(PARAMS)  # a link from before the table: its old codes renamed, before any widget reads it
     with slots.maze_text:
-        text = url.text_input(
-            "Maze", "maze", DEFAULT_MAZE, max_chars=800,
-            help="Rows separated by /, then ;option=value. Cells: . free, # wall, S start, G goal, P pit; "
-                 "a goal or pit may carry its reward, G(10). Options: step (reward per move, default -1), "
-                 "slip, goal, pit (default rewards), pits=restart (back to the start instead of the end).")
+        text = url.widget(PARAMS["maze_text"])
         st.caption("Copy the page's address to share this maze: the text above is part of it "
                    "(a wall # shows as %23 in a link).")
     drawn, problem = read_maze(text)
@@ -296,25 +279,10 @@ def controls(slots: Slots) -> Choice:
                   help="With slip p, a move goes where intended with probability 1 − p and turns left or "
                        "right with probability p / 2 each. Part of the maze (and of its text).")
 
+    values = {"maze_text": text}
     with slots.learner:
-        algorithm = url.selectbox("Algorithm", "algorithm", list(ALGORITHMS), TAB.algorithm,
-                                  format_func=ALGORITHMS.get,
-                                  help="How the target of each update looks one step ahead: see the formulas "
-                                       "at the bottom of the page.")
-        alpha = url.select_slider("α (step size)", "alpha", ALPHAS, TAB.alpha,
-                                  help="How far one update moves Q(s, a) towards its target. Changes apply "
-                                       "while it learns.")
-        epsilon = url.select_slider("ε (share of random moves)", "epsilon", EPSILONS, TAB.epsilon,
-                                    help="Exploration: the chance of a random action instead of the best one. "
-                                         "Changes apply while it learns.")
-        decay = url.select_slider("ε decay per episode", "decay", DECAYS, TAB.epsilon_decay,
-                                  help="ε at episode k is ε / (1 + decay · k); 0 keeps ε constant.")
-        gamma = url.select_slider("γ (discount)", "gamma", GAMMAS, TAB.gamma,
-                                  help="A reward t moves away counts γᵗ times. Shared by value iteration, "
-                                       "the table and the network, so their values compare.")
-        episodes = url.select_slider("Episodes", "episodes", EPISODES, TAB.episodes)
-        seed = url.number_input("Seed", "seed", 0, 9999, TAB.seed, step=1,
-                                help="The same seed and settings give exactly the same run.")
+        values.update(url.widgets(PARAMS, ("algorithm", "alpha", "epsilon", "epsilon_decay", "gamma", "episodes",
+                                           "seed")))
         st.button("📖 Book's settings (figure 6.4)", on_click=_book_settings, width="stretch",
                   key="gridworld:book",
                   help="Cliff walking with α = 0.5, ε = 0.1 (no decay), γ = 1 and 500 episodes.")
@@ -334,7 +302,7 @@ def controls(slots: Slots) -> Choice:
     with slots.avg_controls:
         c_runs, c_algs, c_go = st.columns([1.2, 2, 1.4], vertical_alignment="bottom")
         with c_runs:
-            runs = url.select_slider("Runs of each algorithm", "runs", AVG_RUNS, 40)
+            runs = values["runs"] = url.widget(PARAMS["runs"])
         algorithms = c_algs.multiselect("Algorithms", list(ALGORITHMS), ["q_learning", "sarsa"],
                                         format_func=ALGORITHMS.get, key="gridworld:avg-algorithms")
         c_go.button(f"📊 Average {runs} runs", key="gridworld:avg-go", width="stretch", type="primary",
@@ -342,27 +310,14 @@ def controls(slots: Slots) -> Choice:
                     help=f"Computes for about {AVERAGE_SECONDS:g} s at most; press again to add the rest.")
 
     with slots.dqn_controls:
-        hidden = url.select_slider("Hidden units (2 layers)", "hidden", HIDDEN, DQN.hidden)
-        lr = url.select_slider("Learning rate", "lr", LRS, DQN.lr, help="Adam's step size; applies live.")
-        buffer = url.select_slider("Replay buffer (moves kept)", "buffer", BUFFERS, DQN.buffer_size)
-        batch = url.select_slider("Batch size", "batch", BATCHES, DQN.batch_size, help="Applies live.")
-        sync = url.select_slider("Target network copies every (gradient steps)", "sync", SYNCS, DQN.sync_every,
-                                 help="How long the targets stay fixed. Applies live.")
-        dqn_eps = url.select_slider("ε at the start", "dqn_epsilon", DQN_EPSILONS, DQN.epsilon,
-                                    help="Applies live.")
-        dqn_decay = url.select_slider("ε decay per episode", "dqn_decay", DQN_DECAYS, DQN.epsilon_decay,
-                                      help="ε at episode k is ε / (1 + decay · k). Applies live.")
-        moves = url.select_slider("Stop after (moves)", "moves", MOVES, DQN.max_steps)
+        values.update(url.widgets(PARAMS, ("hidden", "lr", "buffer_size", "batch_size", "sync_every", "dqn_epsilon",
+                                           "dqn_epsilon_decay", "max_steps")))
 
     maze = drawn if problem is None else None
     tabular = dqn = None
     if maze is not None:
         try:
-            tabular = TabularConfig(maze=maze, algorithm=algorithm, alpha=alpha, epsilon=epsilon,
-                                    epsilon_decay=decay, gamma=gamma, episodes=episodes, seed=int(seed))
-            dqn = DQNConfig(maze=maze, hidden=hidden, lr=lr, gamma=gamma, buffer_size=buffer, batch_size=batch,
-                            sync_every=sync, epsilon=dqn_eps, epsilon_decay=dqn_decay, max_steps=moves,
-                            seed=int(seed))
+            tabular, dqn = page_configs(values, maze)
         except ValueError as why:
             problem, maze = f"{why}", None
     return Choice(text, maze, drawn, problem, tabular, dqn, runs, tuple(algorithms))
@@ -439,7 +394,7 @@ def tabular_render(choice: Choice) -> Callable[[TabularSnapshot], None]:
         zrange = _value_range(snap.v, snap.optimal_v)
         moves = len(snap.path) - 1
         main = maze_figure(
-            maze, snap.v, snap.policy, snap.path, zrange=zrange, upright=True, height=_maze_height(maze),
+            maze, snap.v, snap.policy, snap.path, zrange=zrange, height=_maze_height(maze),
             title=f"{name}: V = max Q (colour) and greedy policy (arrows) after {snap.step:,} episodes", **sizes)
         live_charts(MAZE_VIEW, [Chart("maze", main, clickable=True)], columns=1, step=snap.step,
                     on_click=_on_maze_click)
@@ -457,11 +412,11 @@ def tabular_render(choice: Choice) -> Callable[[TabularSnapshot], None]:
         cols[3].metric("ε now", f"{snap.epsilon:.3g}", help="The exploration rate of the current episode.")
         rewards, lengths = snap.episode_rewards, snap.episode_lengths
         charts = [
-            Chart("optimal", maze_figure(maze, snap.optimal_v, snap.optimal_policy, zrange=zrange, upright=True,
+            Chart("optimal", maze_figure(maze, snap.optimal_v, snap.optimal_policy, zrange=zrange,
                                          title="Optimal V* and policy (value iteration)",
                                          height=_maze_height(maze), **sizes),
                   span=2 if wide else 1),
-            Chart("q", q_figure(maze, snap.q, upright=True, title="The Q-table: Q(s, a) for each action",
+            Chart("q", q_figure(maze, snap.q, title="The Q-table: Q(s, a) for each action",
                                 height=_q_height(maze)), span=2 if wide else 1),
             Chart("rewards", episode_figure({"reward": rewards}, reference={"optimal return": snap.optimal_return},
                                             y_range=_focus_range([rewards], [snap.optimal_return]),
@@ -507,14 +462,14 @@ def dqn_render(choice: Choice) -> Callable[[DQNSnapshot], None]:
                             f"are overwritten. {snap.episodes:,} episodes so far.")
         cols[3].metric("DQN ε", f"{snap.epsilon:.3g}", help="The exploration rate of the current episode.")
         zrange = _value_range(snap.v, table.v if table is not None else None)
-        charts = [Chart("dqn", maze_figure(maze, snap.v, snap.policy, snap.path, zrange=zrange, upright=True,
+        charts = [Chart("dqn", maze_figure(maze, snap.v, snap.policy, snap.path, zrange=zrange,
                                            title=f"Network: V = max Q and greedy policy after {snap.step:,} moves",
                                            height=_maze_height(maze), **sizes),
                         span=2 if wide else 1)]
         if table is not None:
             trained = f"after {table.step:,} episodes" if table.step else "not trained yet: press Start above"
             charts.append(Chart("table", maze_figure(
-                maze, table.v, table.policy, zrange=zrange, upright=True, height=_maze_height(maze),
+                maze, table.v, table.policy, zrange=zrange, height=_maze_height(maze),
                 title=f"Table ({ALGORITHMS[table.algorithm]}), {trained}", **sizes), span=2 if wide else 1))
         charts += [
             Chart("loss", dqn_loss_figure(snap.loss_steps, snap.losses, snap.sync_steps, height=340), history=True),
@@ -536,7 +491,7 @@ def problem_view(choice: Choice) -> None:
     st.warning(f"{choice.problem} Fix the maze (click cells, or edit its text on the left) or pick a world.",
                icon="🚧")
     if choice.drawn is not None:
-        fig = maze_figure(choice.drawn, upright=True, height=_maze_height(choice.drawn),
+        fig = maze_figure(choice.drawn, height=_maze_height(choice.drawn),
                           title="The maze (not playable yet)", **_sizes(_maze_cell(choice.drawn)))
         live_charts(MAZE_VIEW, [Chart("maze", fig, clickable=True)], columns=1, on_click=_on_maze_click)
 
@@ -681,7 +636,7 @@ def _show_averages(cfg: TabularConfig, result: dict) -> None:
         cells = np.array([env.cell(s) for s in path])
         what = f"{len(path) - 1} moves" if np.isfinite(summary[alg][1]) else "it never reaches a goal"
         charts.append(Chart(f"path-{alg}", maze_figure(
-            cfg.maze, path=cells, upright=True, height=_maze_height(cfg.maze),
+            cfg.maze, path=cells, height=_maze_height(cfg.maze),
             title=f"{name}: greedy path of the runs' average table ({what})", **sizes), span=2 if wide else 1))
     live_charts(AVG_VIEW, charts, columns=2)
 

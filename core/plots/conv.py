@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from core.plots import fastgo as go
 
+from core import conv
 from core.plots.common import PALETTE, figure
 
 READ_COLOUR, WRITE_COLOUR, FOOTPRINT_COLOUR = PALETTE[1], PALETTE[2], PALETTE[4]
@@ -80,15 +81,22 @@ def grid_figure(values, title: str, *, highlight: Sequence[Sequence[int]] = (), 
                   yaxis=_y_axis("row (cells)", z.shape[0]), shapes=shapes)
 
 
-def overlap_figure(counts, *, kernel: int, stride: int) -> go.Figure:
+def overlap_figure(counts, *, kernel: int, stride: int, dilation: int = 1) -> go.Figure:
     """How many kernel copies a transposed convolution adds into each output cell.
 
-    The title says whether a checkerboard is expected (kernel size not a
-    multiple of the stride).
+    The title names the settings drawn and says whether the overlap away from
+    the border is even or a checkerboard (``core.conv.even_overlap``). With
+    dilation 1 it gives the rule (the kernel size a multiple of the stride);
+    with dilation it is the taps, ``dilation`` cells apart, that must fall
+    evenly on the stride's grid, so the title states the dilation instead.
     """
-    uneven = kernel % stride != 0
-    why = (f"kernel {kernel} is not a multiple of stride {stride}: uneven overlap (checkerboard)" if uneven
-           else f"kernel {kernel} is a multiple of stride {stride}: even overlap away from the border")
+    even = conv.even_overlap(kernel, stride, dilation)
+    verdict = "even overlap away from the border" if even else "uneven overlap (checkerboard)"
+    if dilation == 1:
+        why = (f"kernel {kernel} is a multiple of stride {stride}: {verdict}" if even
+               else f"kernel {kernel} is not a multiple of stride {stride}: {verdict}")
+    else:
+        why = f"kernel {kernel}, stride {stride}, dilation {dilation}: {verdict}"
     return grid_figure(counts, f"Kernel copies per output cell ({why})", colour_title="copies",
                        colorscale="Oranges")
 

@@ -14,13 +14,9 @@ arrows and markers as one text trace each, so a live view stays cheap.
 Rewards and values are in points (the maze's reward unit); rows and columns
 are counted from 1 on the axes, as in the page's messages.
 
-``upright=True`` draws the same picture for the app's canvas renderer
-(``static/livechart.js``), which mirrors a reversed y range drawn at equal
-scales and ignores a shared ``coloraxis`` and per-point text colours: the y
-axis runs upwards (y = rows - 1 - row, row 1 still labelled at the top), the
-heatmaps' rows are flipped to match, each heatmap carries its own colour
-scale, and the arrows come as two traces (dark and light text).
-``cell_at`` turns a click on such a figure back into a (row, column).
+The y axis is reversed (row 1 at the top, y = row), as the app's canvas
+renderer (``static/livechart.js``) draws it too; ``cell_at`` turns a click on
+a maze figure back into a (row, column).
 """
 
 from __future__ import annotations
@@ -48,27 +44,19 @@ LENGTH_AXIS = "moves per episode (count)"
 CELL_AXES = ("column (cell)", "row (cell)")
 
 
-def _row_y(rows: int, r, upright: bool):
-    """The y coordinate of row ``r`` (a number or an array)."""
-    return rows - 1 - r if upright else r
-
-
-def cell_at(rows: int, cols: int, x: float, y: float, *, upright: bool = True) -> tuple[int, int] | None:
+def cell_at(rows: int, cols: int, x: float, y: float) -> tuple[int, int] | None:
     """The (row, column) under a click at data coordinates (x, y) on a maze figure; None off the grid."""
     if not (np.isfinite(x) and np.isfinite(y)):
         return None
-    c, yy = int(np.floor(x + 0.5)), int(np.floor(y + 0.5))
-    r = rows - 1 - yy if upright else yy
+    c, r = int(np.floor(x + 0.5)), int(np.floor(y + 0.5))
     return (r, c) if 0 <= r < rows and 0 <= c < cols else None
 
 
-def _axes(rows: int, cols: int, suffix: str = "", domain: dict | None = None, upright: bool = False) -> dict:
+def _axes(rows: int, cols: int, suffix: str = "", domain: dict | None = None) -> dict:
     """Square cells, row 1 at the top, one tick per cell (labelled from 1)."""
     x = {"range": [-0.5, cols - 0.5], "tickvals": list(range(cols)), "ticktext": [str(c + 1) for c in range(cols)],
          "showgrid": False, "zeroline": False, "constrain": "domain"}
-    y_range = [-0.5, rows - 0.5] if upright else [rows - 0.5, -0.5]
-    y = {"range": y_range, "tickvals": list(range(rows)),
-         "ticktext": [str(rows - r if upright else r + 1) for r in range(rows)],
+    y = {"range": [rows - 0.5, -0.5], "tickvals": list(range(rows)), "ticktext": [str(r + 1) for r in range(rows)],
          "showgrid": False, "zeroline": False, "scaleanchor": f"x{suffix}", "scaleratio": 1, "constrain": "domain"}
     if domain:
         x["domain"], y["domain"] = domain["x"], domain["y"]
@@ -76,7 +64,7 @@ def _axes(rows: int, cols: int, suffix: str = "", domain: dict | None = None, up
     return {"xaxis": x, "yaxis": y}
 
 
-def _cells_trace(maze: Maze, axes: tuple[str, str] = ("x", "y"), upright: bool = False) -> go.Heatmap:
+def _cells_trace(maze: Maze, axes: tuple[str, str] = ("x", "y")) -> go.Heatmap:
     """Walls (grey), goals (green) and pits (orange) as one heatmap; other cells transparent."""
     z = np.full(maze.shape, np.nan)
     for r, c in maze.walls:
@@ -87,7 +75,7 @@ def _cells_trace(maze: Maze, axes: tuple[str, str] = ("x", "y"), upright: bool =
         z[r, c] = 2.0
     scale = [[0.0, WALL_COLOUR], [0.33, WALL_COLOUR], [0.34, GOAL_COLOUR], [0.66, GOAL_COLOUR],
              [0.67, PIT_COLOUR], [1.0, PIT_COLOUR]]
-    return go.Heatmap(z=z[::-1] if upright else z, zmin=0, zmax=2, colorscale=scale, showscale=False, hoverinfo="skip",
+    return go.Heatmap(z=z, zmin=0, zmax=2, colorscale=scale, showscale=False, hoverinfo="skip",
                       name="walls, goals and pits", xaxis=axes[0], yaxis=axes[1])
 
 
@@ -95,57 +83,34 @@ def _reward(value: float) -> str:
     return f"{value:+g}"
 
 
-def _rewards_trace(maze: Maze, upright: bool = False, size: int = 12) -> go.Scatter:
+def _rewards_trace(maze: Maze, size: int = 12) -> go.Scatter:
     """G and P letters with the reward for entering the cell, as one text trace."""
     marks = [(cell, f"<b>G</b> {_reward(v)}") for cell, v in maze.goals]
     marks += [(cell, f"<b>P</b> {_reward(v)}") for cell, v in maze.pits]
-    return go.Scatter(x=[c for (_, c), _ in marks], y=[_row_y(maze.rows, r, upright) for (r, _), _ in marks],
+    return go.Scatter(x=[c for (_, c), _ in marks], y=[r for (r, _), _ in marks],
                       mode="text", text=[t for _, t in marks], textfont={"size": size, "color": MARK_TEXT},
-                      name="goals (G) and pits (P): reward for entering", hoverinfo="skip",
-                      showlegend=not upright)
+                      name="goals (G) and pits (P): reward for entering", hoverinfo="skip", showlegend=False)
 
 
-def _start_trace(maze: Maze, upright: bool = False) -> go.Scatter:
+def _start_trace(maze: Maze) -> go.Scatter:
     """An S in the start cell's top-left corner (the cell's arrow stays visible)."""
     r, c = (maze.start[0] - 0.3, maze.start[1] - 0.3) if maze.start is not None else (None, None)
-    if upright and r is not None:
-        r = _row_y(maze.rows, maze.start[0], True) + 0.3
     return go.Scatter(x=[c], y=[r], mode="markers+text", text=["<b>S</b>"], name="start",
                       marker={"size": 16, "color": START_FILL, "line": {"color": MARK_TEXT, "width": 1.5}},
-                      textfont={"size": 10, "color": MARK_TEXT}, hoverinfo="skip", showlegend=not upright)
+                      textfont={"size": 10, "color": MARK_TEXT}, hoverinfo="skip", showlegend=False)
 
 
-def _arrow_trace(policy: np.ndarray, shade: np.ndarray | None = None) -> go.Scatter:
+def _arrow_trace(policy: np.ndarray, shade: np.ndarray | None = None, size: int = 18) -> go.Scatter:
     """Greedy-action arrows; ``shade`` (0-1 per cell, the colour's place on the
     scale) picks dark arrows on the light end of Viridis, white on the dark end."""
     rr, cc = np.nonzero(policy >= 0)
-    font: dict = {"size": 18}
+    font: dict = {"size": size}
     if shade is not None:
         light = np.nan_to_num(shade[rr, cc], nan=0.0) > 0.6
         font["color"] = np.where(light, MARK_TEXT, LIGHT_TEXT).tolist()
     return go.Scatter(x=cc, y=rr, mode="text", text=[ARROWS[a] for a in policy[rr, cc]], textfont=font,
-                      name="greedy action", hoverinfo="skip")
-
-
-def _upright_arrow_traces(policy: np.ndarray, shade: np.ndarray | None, size: int = 18) -> list[go.Scatter]:
-    """The arrows for the canvas renderer: one trace of dark arrows (on light
-    cells) and one of light arrows (on dark cells), each with one colour."""
-    rows = policy.shape[0]
-    rr, cc = np.nonzero(policy >= 0)
-    light_cell = (np.nan_to_num(shade[rr, cc], nan=0.0) > 0.6) if shade is not None else np.ones(rr.size, bool)
-    traces = []
-    legend_on = bool(light_cell.any())  # the legend shows the first trace that has arrows (its sample is one)
-    for on_light, colour, name in ((True, MARK_TEXT if shade is not None else None, "greedy action"),
-                                   (False, LIGHT_TEXT, "greedy action")):
-        pick = light_cell == on_light
-        font: dict = {"size": size}
-        if colour is not None:
-            font["color"] = colour
-        traces.append(go.Scatter(x=cc[pick], y=rows - 1 - rr[pick], mode="text",
-                                 text=[ARROWS[a] for a in policy[rr[pick], cc[pick]]], textfont=font, name=name,
-                                 marker={"color": "black"}, hoverinfo="skip",
-                                 showlegend=bool(pick.any()) and on_light == legend_on))
-    return traces
+                      name="greedy action", hoverinfo="skip",
+                      marker={"color": "black"})  # the legend's sample arrow: the theme's text colour
 
 
 def _break_jumps(p: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -157,14 +122,15 @@ def _break_jumps(p: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarra
 def maze_figure(maze: Maze, values: np.ndarray | None = None, policy: np.ndarray | None = None,
                 path: np.ndarray | None = None, *, title: str = "Values and greedy policy",
                 colour_title: str = VALUE_AXIS, zrange: tuple[float, float] | None = None,
-                height: int | None = None, upright: bool = False, text_size: int = 12,
-                arrow_size: int = 18) -> go.Figure:
+                height: int | None = None, text_size: int = 12, arrow_size: int = 18) -> go.Figure:
     """The maze: ``values`` (rows x cols, NaN: no colour) as a heatmap,
     ``policy`` (rows x cols action indices, -1: none) as arrows, ``path``
-    ((row, col) per visited cell) as a line. ``zrange`` fixes the colour scale
-    (to compare two figures: learned and optimal); the default height fits
-    the maze's shape. ``upright``: for the canvas renderer (module docstring);
-    ``text_size`` and ``arrow_size`` size the reward labels and the arrows."""
+    ((row, col) per visited cell) as a line, broken where it jumps (a pit that
+    sends the agent back to the start). ``zrange`` fixes the colour scale (to
+    compare two figures: learned and optimal); the default height fits the
+    maze's shape; ``text_size`` and ``arrow_size`` size the reward labels and
+    the arrows. Walls, goals, pits and the start are not in the legend (the
+    page's caption names them)."""
     traces: list = []
     shade = None
     if values is not None:
@@ -173,89 +139,64 @@ def maze_figure(maze: Maze, values: np.ndarray | None = None, policy: np.ndarray
         zmin, zmax = zrange if zrange is not None else (
             (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0))
         shade = (v - zmin) / (zmax - zmin) if zmax > zmin else np.zeros_like(v)
-        if upright:  # the canvas renderer's hover knows x, y and z only
-            heat = {"z": v[::-1], "hovertemplate": "%{z:.2f} points<extra></extra>"}
-        else:
-            heat = {"z": v, "customdata": np.dstack(np.meshgrid(np.arange(1, maze.rows + 1),
-                                                                np.arange(1, maze.cols + 1), indexing="ij")),
-                    "hovertemplate": "row %{customdata[0]}, column %{customdata[1]}<br>%{z:.2f} points<extra></extra>"}
         traces.append(go.Heatmap(
-            colorscale=VALUE_SCALE, zmin=zmin, zmax=zmax, name=colour_title,
-            colorbar={"title": {"text": colour_title, "side": "right"}, "thickness": 14}, **heat,
+            z=v, colorscale=VALUE_SCALE, zmin=zmin, zmax=zmax, name=colour_title,
+            customdata=np.dstack(np.meshgrid(np.arange(1, maze.rows + 1), np.arange(1, maze.cols + 1),
+                                             indexing="ij")),
+            hovertemplate="row %{customdata[0]}, column %{customdata[1]}<br>%{z:.2f} points<extra></extra>",
+            colorbar={"title": {"text": colour_title, "side": "right"}, "thickness": 14},
         ))
-    traces.append(_cells_trace(maze, upright=upright))
+    traces.append(_cells_trace(maze))
     if policy is not None:
-        if upright:
-            traces += _upright_arrow_traces(np.asarray(policy), shade, arrow_size)
-        else:
-            traces.append(_arrow_trace(np.asarray(policy), shade))
+        traces.append(_arrow_trace(np.asarray(policy), shade, arrow_size))
     if path is not None and len(path):
         p = np.asarray(path)
-        px, py = p[:, 1], _row_y(maze.rows, p[:, 0], upright)
-        if upright:
-            px, py = _break_jumps(p, px, py)
+        px, py = _break_jumps(p, p[:, 1], p[:, 0])
         traces.append(go.Scatter(x=px, y=py, mode="lines+markers",
                                  name=f"episode path ({len(p) - 1} moves)",
                                  line={"color": PATH_COLOUR, "width": 3}, marker={"size": 6, "color": PATH_COLOUR},
                                  opacity=0.7, hoverinfo="skip"))
-    traces += [_rewards_trace(maze, upright, text_size), _start_trace(maze, upright)]
+    traces += [_rewards_trace(maze, text_size), _start_trace(maze)]
     if height is None:  # cells up to 44 px in a plot about 640 px wide, plus title, axes and legend
         height = int(140 + maze.rows * min(640 / maze.cols, 44))
     below_axis = -62 / max(height - 140, 60)  # the legend's top 62 px under the plot, past the axis title
-    layout = {**_axes(maze.rows, maze.cols, upright=upright),
+    layout = {**_axes(maze.rows, maze.cols),
               "legend": {"orientation": "h", "yanchor": "top", "y": below_axis, "xanchor": "left", "x": 0.0},
               "margin": {"l": 50, "r": 20, "t": 50, "b": 90}}
     return figure(traces, title, *CELL_AXES, height=height, layout=layout)
 
 
 def path_figure(maze: Maze, path: np.ndarray, *, title: str = "The latest episode's path",
-                height: int | None = None, upright: bool = False, text_size: int = 12) -> go.Figure:
+                height: int | None = None, text_size: int = 12) -> go.Figure:
     """The maze with one episode's path drawn on it."""
-    return maze_figure(maze, path=path, title=title, height=height, upright=upright, text_size=text_size)
+    return maze_figure(maze, path=path, title=title, height=height, text_size=text_size)
 
 
-def q_figure(maze: Maze, q: np.ndarray, *, title: str = "Q(s, a) for each action", height: int = 520,
-             upright: bool = False) -> go.Figure:
+def q_figure(maze: Maze, q: np.ndarray, *, title: str = "Q(s, a) for each action", height: int = 520) -> go.Figure:
     """Four heatmaps, one per action (up, right, down, left), on one colour
-    scale; ``q`` is rows x cols x actions (NaN: not a state). ``upright``: for
-    the canvas renderer (module docstring)."""
+    scale (a shared ``coloraxis``); ``q`` is rows x cols x actions (NaN: not a
+    state). Each map's x title names its action: equal scales shrink a map
+    inside its domain, so a title above the domain could float away from it."""
     q = np.asarray(q, dtype=float)
     finite = q[np.isfinite(q)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
-    top, bottom = ([0.62, 1.0], [0.0, 0.38]) if upright else ([0.55, 1.0], [0.0, 0.45])
+    top, bottom = [0.62, 1.0], [0.0, 0.38]
     domains = [{"x": [0.0, 0.47], "y": top}, {"x": [0.53, 1.0], "y": top},
                {"x": [0.0, 0.47], "y": bottom}, {"x": [0.53, 1.0], "y": bottom}]
     traces: list = []
-    layout: dict = {"annotations": []}
+    layout: dict = {}
     for a in range(4):
         suffix = "" if a == 0 else str(a + 1)
         ax = (f"x{suffix}", f"y{suffix}")
-        if upright:  # each heatmap carries the shared scale itself; the first one draws the colour bar
-            scale = {"z": q[::-1, :, a], "colorscale": VALUE_SCALE, "zmin": lo, "zmax": hi, "showscale": a == 0,
-                     "colorbar": {"title": {"text": "Q (return, points)", "side": "right"}, "thickness": 14}}
-        else:
-            scale = {"z": q[:, :, a], "coloraxis": "coloraxis"}
         traces.append(go.Heatmap(
-            xaxis=ax[0], yaxis=ax[1], name=f"Q(s, {ACTIONS[a]})",
-            hovertemplate=f"Q(s, {ACTIONS[a]}) = %{{z:.2f}} points<extra></extra>", **scale))
-        traces.append(_cells_trace(maze, ax, upright))
-        axes = _axes(maze.rows, maze.cols, suffix, domains[a], upright)
-        if upright:  # the action under each map (the canvas renderer shrinks a map inside its domain)
-            x_title = f"{ARROWS[a]} {ACTIONS[a]}: column (cell)"
-        else:
-            x_title = CELL_AXES[0] if a >= 2 else ""
-        layout[f"xaxis{suffix}"] = {**axes["xaxis"], "title": {"text": x_title}}
+            z=q[:, :, a], coloraxis="coloraxis", xaxis=ax[0], yaxis=ax[1], name=f"Q(s, {ACTIONS[a]})",
+            hovertemplate=f"Q(s, {ACTIONS[a]}) = %{{z:.2f}} points<extra></extra>"))
+        traces.append(_cells_trace(maze, ax))
+        axes = _axes(maze.rows, maze.cols, suffix, domains[a])
+        layout[f"xaxis{suffix}"] = {**axes["xaxis"], "title": {"text": f"{ARROWS[a]} {ACTIONS[a]}: column (cell)"}}
         layout[f"yaxis{suffix}"] = {**axes["yaxis"], "title": {"text": CELL_AXES[1] if a % 2 == 0 else ""}}
-        d = domains[a]
-        if upright:
-            continue
-        layout["annotations"].append({"text": f"{ARROWS[a]} {ACTIONS[a]}", "showarrow": False, "xref": "paper",
-                                      "yref": "paper", "x": (d["x"][0] + d["x"][1]) / 2, "y": d["y"][1],
-                                      "yanchor": "bottom", "font": {"size": 13}})
-    if not upright:
-        layout["coloraxis"] = {"colorscale": VALUE_SCALE, "cmin": lo, "cmax": hi,
-                               "colorbar": {"title": {"text": "Q (return, points)", "side": "right"},
-                                            "thickness": 14}}
+    layout["coloraxis"] = {"colorscale": VALUE_SCALE, "cmin": lo, "cmax": hi,
+                           "colorbar": {"title": {"text": "Q (return, points)", "side": "right"}, "thickness": 14}}
     layout["margin"] = {"l": 50, "r": 20, "t": 70, "b": 50}
     return figure(traces, title, CELL_AXES[0], CELL_AXES[1], height=height, legend=False, layout=layout)
 

@@ -5,13 +5,17 @@ and in the dark theme."""
 
 from __future__ import annotations
 
+import io
 import re
 from urllib.parse import parse_qs, quote, urlparse
 
+import numpy as np
 import pytest
+from PIL import Image
 from playwright.sync_api import expect
 
 from core.gridworld import PRESETS, parse_maze
+from core.plots.gridworld import PIT_COLOUR
 from tests.e2e.browser import (
     assert_charts_drawn,
     assert_no_exception,
@@ -44,6 +48,14 @@ def changed_cells(before: str, after: str) -> list[tuple[tuple[int, int], str, s
             if a.kind((r, c)) != b.kind((r, c))]
 
 
+def rows_of_colour(png: bytes, colour: str, tolerance: int = 12, least: int = 20) -> np.ndarray:
+    """The pixel rows (from the top) of an image where ``colour`` fills at least ``least`` pixels
+    (a cell's width, not a stray pixel of a legend sample)."""
+    rgb = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), dtype=int)
+    target = np.array([int(colour[i:i + 2], 16) for i in (1, 3, 5)])
+    return np.flatnonzero((np.abs(rgb - target).max(axis=2) <= tolerance).sum(axis=1) >= least)
+
+
 def test_gridworld_click_edits_trains_live_and_pauses(page, server_url, console_errors, screenshot_dir):
     page.set_viewport_size({"width": 1280, "height": 800})
     open_app(page, server_url, "gridworld")
@@ -60,6 +72,10 @@ def test_gridworld_click_edits_trains_live_and_pauses(page, server_url, console_
         slider = page.get_by_role("slider", name=name).bounding_box()
         assert 0 <= slider["y"] <= 800, (name, slider)
     page.screenshot(path=screenshot_dir / "gridworld-1280x800.png")
+    # the right way up: the cliff (a band of pits, one row high) is drawn along the bottom of the maze
+    pits = rows_of_colour(maze.screenshot(), PIT_COLOUR)
+    assert pits.size and pits.min() > 0.5 * box["height"], (pits.min(initial=-1), box["height"])
+    assert pits.max() - pits.min() < box["height"] / 4, "the pits should fill one row"
 
     # a click on a cell turns it into a wall: the maze, the world box and the link change
     before = maze_in_link(page)
@@ -69,6 +85,17 @@ def test_gridworld_click_edits_trains_live_and_pauses(page, server_url, console_
     changes = changed_cells(before, maze_in_link(page))
     assert len(changes) == 1 and changes[0][1:] == (".", "#"), changes
     expect(page.get_by_role("combobox", name="World")).to_have_value("✏️ Your own maze")
+    # a click lower down on the same column lands on a lower row (a higher row number)
+    first_row = changes[0][0][0]
+    before = maze_in_link(page)
+    maze.click(position={"x": box["width"] * 0.5, "y": box["height"] * 0.62})
+    for _ in range(60):  # the link follows the edit
+        if maze_in_link(page) != before:
+            break
+        page.wait_for_timeout(500)
+    wait_idle(page)
+    lower = changed_cells(before, maze_in_link(page))
+    assert len(lower) == 1 and lower[0][0][0] > first_row and lower[0][0][1] == changes[0][0][1], (changes, lower)
 
     # Start: the live view advances and redraws in place (the same element, more updates)
     page.get_by_role("button", name="▶ Start").first.click()

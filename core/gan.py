@@ -36,10 +36,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.device import pick
 from core.gan_targets import (
     EXTENT,
     MODES,
+    TARGET_LABELS,
     TARGETS,
     divergences,
     has_modes,
@@ -48,10 +48,12 @@ from core.gan_targets import (
     mode_shares,
     sample_target,
 )
+from core.params import Param, ParamTable
 from core.trainer import GuardedTrainer, Snapshot, build_seeded
 
 __all__ = [
     "LOSSES",
+    "PARAMS",
     "PRESETS",
     "TARGETS",
     "GANConfig",
@@ -288,6 +290,67 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+# -- the page's controls ----------------------------------------------------
+LRS = (1e-5, 3e-5, 1e-4, 2e-4, 3e-4, 5e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
+BETA1S = (0.0, 0.5, 0.9)
+BETA2S = (0.9, 0.99, 0.999)
+WIDTHS = (4, 8, 16, 32, 64, 128, 256)
+NOISE_DIMS = (1, 2, 4, 8, 16)
+BATCHES = (16, 32, 64, 128, 256, 512)
+INSTANCE_NOISE = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
+GP_WEIGHTS = (0.0, 0.1, 1.0, 10.0, 100.0)
+MAX_STEPS = (1000, 2000, 5000, 10_000, 20_000)
+
+# Every control of the GAN page, in the order drawn; the link names are the config's field names.
+# ``old`` lists the short codes links used before (glr=0.001&nz=8&sn=1 still opens the same run).
+PARAMS = ParamTable(GANConfig, [
+    Param("preset", "Preset", "selectbox", default="default", options=tuple(PRESETS),
+          format_func=lambda name: PRESETS[name].label,
+          help="A preset sets every control below except the target and the seed."),
+    Param("target", "Target distribution", "selectbox", options=tuple(TARGET_LABELS), format_func=TARGET_LABELS.get),
+    Param("loss", "Loss", "selectbox", options=tuple(LOSSES), format_func=LOSSES.get),
+    Param("g_lr", "Generator learning rate", "select_slider", options=LRS, old=("glr",)),
+    Param("d_lr", "Discriminator learning rate", "select_slider", options=LRS, old=("dlr",),
+          help="A larger D rate than G rate is the two time-scale update rule (TTUR)."),
+    Param("d_steps", "D steps per G step", "slider", lo=1, hi=10, old=("dsteps",),
+          help="How many times D is updated before each generator update."),
+    Param("seed", "Seed", "number", lo=0, hi=9999, step=1,
+          help="The same seed and settings give exactly the same run."),
+    Param("g_optimizer", "G optimiser", "selectbox", options=tuple(OPTIMIZERS), format_func=OPTIMIZERS.get,
+          old=("gopt",)),
+    Param("g_depth", "G hidden layers", "slider", lo=1, hi=4, old=("gdepth",)),
+    Param("g_width", "G units per layer", "select_slider", options=WIDTHS, old=("gwidth",)),
+    Param("d_optimizer", "D optimiser", "selectbox", options=tuple(OPTIMIZERS), format_func=OPTIMIZERS.get,
+          old=("dopt",)),
+    Param("d_depth", "D hidden layers", "slider", lo=1, hi=4, old=("ddepth",)),
+    Param("d_width", "D units per layer", "select_slider", options=WIDTHS, old=("dwidth",)),
+    Param("noise_dim", "Noise dimension", "select_slider", options=NOISE_DIMS, old=("nz",)),
+    Param("noise", "Noise distribution", "selectbox", options=tuple(NOISES), format_func=NOISES.get),
+    Param("batch_size", "Batch size", "select_slider", options=BATCHES, old=("batch",)),
+    Param("beta1", "Adam β₁ (momentum)", "select_slider", options=BETA1S, old=("b1",),
+          help="Adam's first-moment decay (ignored by SGD and RMSprop)."),
+    Param("beta2", "Adam β₂ / RMSprop decay", "select_slider", options=BETA2S, old=("b2",)),
+    Param("lr_schedule", "Learning-rate schedule", "selectbox", options=tuple(SCHEDULES),
+          format_func=SCHEDULES.get, old=("sched",),
+          help="Linear decay lowers both rates steadily to 0 at the last step."),
+    Param("activation", "Activation", "selectbox", options=tuple(ACTIVATIONS), old=("act",)),
+    Param("label_smoothing", "One-sided label smoothing", "slider", lo=0.0, hi=0.3, step=0.05, old=("smooth",),
+          help="D's target for real points becomes 1 − this (classifier losses only)."),
+    Param("instance_noise", "Instance noise (std)", "select_slider", options=INSTANCE_NOISE, old=("inoise",),
+          help="Gaussian noise added to every point D sees, real or generated."),
+    Param("gp_weight", "Gradient penalty weight λ", "select_slider", options=GP_WEIGHTS, old=("gp",),
+          help="WGAN-GP only."),
+    Param("spectral_norm", "Spectral normalisation on D", "checkbox", old=("sn",)),
+    Param("max_steps", "Stop after (G steps)", "select_slider", options=MAX_STEPS, old=("steps",)),
+])
+PRESET_KEEPS = ("target", "seed")  # the controls a preset leaves as they are
+
+
+def preset_values(name: str) -> dict:
+    """What preset ``name`` sets: its own changes and the preset box itself (``PARAMS.preset`` adds the defaults)."""
+    return {**PRESETS[name].changes, "preset": name}
+
+
 # -- the trainer ------------------------------------------------------------
 @dataclass
 class GANSnapshot(Snapshot):
@@ -329,13 +392,11 @@ class GANTrainer(GuardedTrainer):
     MANIFOLD = 15
 
     def __init__(self, config: GANConfig | None = None, device: torch.device | None = None) -> None:
-        super().__init__()
-        self.config = config = GANConfig() if config is None else config
-        self.max_steps = config.max_steps
+        config = GANConfig() if config is None else config
+        super().__init__(config, max_steps=config.max_steps, device=device)
         if config.loss == "wgan-gp" and config.gp_weight == 0 and not config.spectral_norm:
             self.divergence_hint = ("Without its gradient penalty nothing bounds the critic, so its values ran "
                                     "away: set λ back to 10 (and lower the learning rates), then press Reset.")
-        self.device = pick() if device is None else device
         dev = self.device
         self.G = build_seeded(config.seed, lambda: mlp(config.noise_dim, 2, config.g_depth, config.g_width,
                                                          config.activation)).to(dev)
@@ -360,8 +421,13 @@ class GANTrainer(GuardedTrainer):
         zz = np.zeros((self.MANIFOLD, self.MANIFOLD, config.noise_dim), dtype=np.float32)
         zz[..., 0], zz[..., 1 % config.noise_dim] = np.meshgrid(u, u, indexing="ij")
         self._manifold_z = torch.from_numpy(zz.reshape(-1, config.noise_dim)).to(dev)
-        self._t = 0  # generator updates made (the step counter inside a chunk)
-        self._losses: list[np.ndarray] = []
+        # The linear schedule scales both rates by 1 - t / max_steps before generator step t (counted
+        # from 0). ``step`` only moves at the end of a chunk, so the position inside a chunk lives in
+        # torch's schedulers, which the rollback restores with the optimisers.
+        self._schedules = []
+        if config.lr_schedule == "linear":
+            self._schedules = [torch.optim.lr_scheduler.LambdaLR(opt, lambda t: self._linear_scale(t, self.config))
+                               for opt in (self.g_opt, self.d_opt)]
         self._evals: dict[str, list[float]] = {k: [] for k in ("step", "coverage", "kl", "js", "grad")}
         self._evaluate()
 
@@ -394,7 +460,12 @@ class GANTrainer(GuardedTrainer):
 
     # -- the training step --------------------------------------------------
     def _stateful(self):
-        return (self.G, self.D, self.g_opt, self.d_opt)
+        return (self.G, self.D, self.g_opt, self.d_opt, *self._schedules)
+
+    @staticmethod
+    def _linear_scale(t: int, config: GANConfig) -> float:
+        """The linear schedule's factor on both rates at generator step ``t`` (from 0)."""
+        return max(0.0, 1.0 - t / config.max_steps)
 
     def _apply_live(self, old: GANConfig, new: GANConfig) -> None:
         """New rates, betas, D steps, smoothing, noise or penalty take effect at the next step."""
@@ -405,17 +476,17 @@ class GANTrainer(GuardedTrainer):
                     group["betas"] = (new.beta1, new.beta2)
                 elif kind == "rmsprop":
                     group["alpha"] = new.beta2
+        for schedule, lr in zip(self._schedules, (new.g_lr, new.d_lr), strict=False):
+            # the schedule scales the new rate from where it stands, over the new number of steps
+            schedule.base_lrs = [lr] * len(schedule.base_lrs)
+            for group in schedule.optimizer.param_groups:
+                group["initial_lr"] = lr
+                group["lr"] = lr * self._linear_scale(schedule.last_epoch, new)
         self.max_steps = new.max_steps
 
     def _train_step(self) -> torch.Tensor:
         cfg = self.config
         n = cfg.batch_size
-        if cfg.lr_schedule == "linear":
-            scale = max(0.0, 1.0 - self._t / cfg.max_steps)
-            for opt, lr in ((self.g_opt, cfg.g_lr), (self.d_opt, cfg.d_lr)):
-                for group in opt.param_groups:
-                    group["lr"] = lr * scale
-        self._t += 1
         for _ in range(cfg.d_steps):
             real = self._real_batch(n)
             with torch.no_grad():
@@ -434,10 +505,11 @@ class GANTrainer(GuardedTrainer):
         self.g_opt.zero_grad(set_to_none=True)
         loss_g.backward(inputs=self._g_params)  # D's weights need no gradient here
         self.g_opt.step()
+        for schedule in self._schedules:  # the rates of the next step
+            schedule.step()
         return torch.stack([loss_d.detach(), loss_g.detach()])
 
-    def _record(self, first_step: int, losses: np.ndarray) -> None:
-        self._losses.append(losses)
+    def _after_chunk(self, first_step: int, losses: np.ndarray) -> None:
         if (first_step + len(losses)) % self.EVAL_EVERY == 0:
             self._evaluate(first_step + len(losses))
 
@@ -470,7 +542,9 @@ class GANTrainer(GuardedTrainer):
     def snapshot(self) -> GANSnapshot:
         cfg = self.config
         evals = {k: np.asarray(v, dtype=float) for k, v in self._evals.items()}
-        losses = np.concatenate(self._losses) if self._losses else np.zeros((0, 2))
+        _, losses = self.loss_history
+        if not len(losses):
+            losses = np.zeros((0, 2))
         metrics = {
             "kl_bits": float(evals["kl"][-1]),
             "js_bits": float(evals["js"][-1]),

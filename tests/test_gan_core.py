@@ -12,6 +12,7 @@ from scipy.spatial.distance import jensenshannon
 from scipy.stats import chisquare, entropy
 
 from core.gan import (
+    PARAMS,
     PRESETS,
     GANConfig,
     GANTrainer,
@@ -19,6 +20,7 @@ from core.gan import (
     g_loss,
     gradient_penalty,
     mode_coverage,
+    preset_values,
     sample_target,
 )
 from core.gan_targets import EXTENT, MODES, TARGETS, divergences, mode_shares, reference_histogram
@@ -327,6 +329,59 @@ def test_divergence_stops_and_keeps_the_last_good_state():
     for p, q in zip(trainer.G.parameters(), good, strict=True):
         assert torch.equal(p, q) and torch.isfinite(p).all()
     assert trainer.done and trainer.train(50).step == snap.step
+
+
+def _lrs(trainer):
+    return trainer.g_opt.param_groups[0]["lr"], trainer.d_opt.param_groups[0]["lr"]
+
+
+def test_the_linear_schedule_lowers_both_rates_at_every_step_even_inside_a_chunk():
+    trainer = GANTrainer(_small(g_lr=1e-3, d_lr=4e-3, max_steps=40), device=torch.device("cpu"))
+    assert _lrs(trainer) == (1e-3, 4e-3)
+    trainer.train(7)  # one chunk: the base's step counter only moves at its end
+    assert _lrs(trainer) == pytest.approx((1e-3 * 33 / 40, 4e-3 * 33 / 40), rel=1e-12)
+    # a live change: the new rate, scaled from where the run stands over the new number of steps
+    assert trainer.reconfigure(_small(g_lr=3e-4, d_lr=4e-3, max_steps=20))
+    assert _lrs(trainer) == pytest.approx((3e-4 * 13 / 20, 4e-3 * 13 / 20), rel=1e-12)
+    snap = trainer.train(100)
+    assert snap.step == 20 and snap.done and _lrs(trainer) == (0.0, 0.0)
+    constant = GANTrainer(_small(lr_schedule="constant"), device=torch.device("cpu"))
+    constant.train(9)
+    assert _lrs(constant) == (1e-3, 1e-3)
+
+
+def test_a_rolled_back_chunk_takes_the_schedule_back_too():
+    trainer = GANTrainer(_small(max_steps=100), device=torch.device("cpu"))
+    trainer.train(10)
+    before = _lrs(trainer)
+    good, calls = trainer._train_step, []
+
+    def blows_up():
+        calls.append(1)
+        loss = good()
+        return loss * float("nan") if len(calls) == 3 else loss
+
+    trainer._train_step = blows_up
+    trainer.advance(5)
+    assert trainer.error and trainer.step == 10
+    assert _lrs(trainer) == before == pytest.approx((1e-3 * 0.9, 1e-3 * 0.9), rel=1e-12)
+
+
+def test_the_page_table_gives_the_config_defaults_and_every_preset():
+    defaults = PARAMS.defaults()
+    assert defaults.pop("preset") == "default"
+    assert GANConfig(**defaults) == GANConfig()
+    for name in PRESETS:
+        values = PARAMS.preset(preset_values(name))
+        assert values["preset"] == name
+        assert GANConfig(**{k: values[k] for k in PARAMS.config_defaults()}) == PRESETS[name].config()
+    # readable link names, and every short code links used before
+    assert {p.url for p in PARAMS} >= {"g_lr", "d_lr", "d_steps", "beta1", "noise_dim", "instance_noise",
+                                       "spectral_norm", "label_smoothing"}
+    assert all(len(p.url) >= 4 for p in PARAMS)
+    assert {code for p in PARAMS for code in p.old} == {
+        "glr", "dlr", "dsteps", "gopt", "dopt", "b1", "b2", "gdepth", "gwidth", "ddepth", "dwidth", "act", "nz",
+        "batch", "smooth", "inoise", "sn", "gp", "sched", "steps"}
 
 
 def test_config_refuses_nonsense():

@@ -8,9 +8,16 @@ from tests.conftest import open_page
 from tests.fuzz import fuzz_widgets, problems
 from tests.helpers import live_figures, live_view, metric, press, shown_count, status, tick_until, title
 
+from core.gan import PARAMS, GANConfig
+from ui.gan_views import url
+
 PAGE = "pages/gan.py"
 ALL_VIEWS = ["plane", "manifold", "loss", "divergence", "coverage", "shares", "gradient"]
 _metric = metric
+
+
+def _key(name):
+    return url.param_key(PARAMS[name])
 
 
 def _step(at):
@@ -26,8 +33,8 @@ def test_page_opens_with_the_default_preset_and_all_views():
     at = open_page(PAGE)
     assert not problems(at)
     assert at.title[0].value.endswith("GAN training live")
-    assert at.selectbox(key="gan:preset").value == "default"
-    assert at.selectbox(key="gan:target").value == "ring8"
+    assert at.selectbox(key=_key("preset")).value == "default"
+    assert at.selectbox(key=_key("target")).value == "ring8"
     assert _metric(at, "Modes covered") == "0 of 8"
     assert list(live_figures(at, "gan:charts")) == ALL_VIEWS
     assert _step(at) == 0
@@ -55,32 +62,115 @@ def test_training_runs_changes_the_numbers_and_pauses():
 def test_link_sets_the_controls():
     at = open_page(PAGE, {"target": "grid25", "loss": "hinge", "glr": "0.001", "dsteps": "3", "sn": "1"})
     assert not problems(at)
-    assert at.selectbox(key="gan:loss").value == "hinge"
-    assert at.select_slider(key="gan:glr").value == 0.001
-    assert at.slider(key="gan:dsteps").value == 3
-    assert at.checkbox(key="gan:sn").value is True
+    assert at.selectbox(key=_key("loss")).value == "hinge"
+    assert at.select_slider(key=_key("g_lr")).value == 0.001
+    assert at.slider(key=_key("d_steps")).value == 3
+    assert at.checkbox(key=_key("spectral_norm")).value is True
     assert re.fullmatch(r"\d+ of 25", _metric(at, "Modes covered"))
     # the critic losses have no label to smooth: the control is disabled
-    assert at.slider(key="gan:smooth").proto.disabled
+    assert at.slider(key=_key("label_smoothing")).proto.disabled
+
+
+# A link from before the parameter table (short codes) and the same settings under today's names,
+# written out by hand, with the values every control must then show.
+OLD_LINK = {
+    "target": "grid25", "loss": "lsgan", "glr": "0.0003", "dlr": "0.003", "dsteps": "3", "seed": "7",
+    "gopt": "rmsprop", "gdepth": "3", "gwidth": "64", "dopt": "sgd", "ddepth": "1", "dwidth": "32",
+    "nz": "4", "noise": "uniform", "batch": "64", "b1": "0.5", "b2": "0.9", "sched": "constant",
+    "act": "tanh", "smooth": "0.1", "inoise": "0.05", "gp": "1", "sn": "1", "steps": "2000",
+}
+NEW_LINK = {
+    "target": "grid25", "loss": "lsgan", "g_lr": "0.0003", "d_lr": "0.003", "d_steps": "3", "seed": "7",
+    "g_optimizer": "rmsprop", "g_depth": "3", "g_width": "64", "d_optimizer": "sgd", "d_depth": "1",
+    "d_width": "32", "noise_dim": "4", "noise": "uniform", "batch_size": "64", "beta1": "0.5", "beta2": "0.9",
+    "lr_schedule": "constant", "activation": "tanh", "label_smoothing": "0.1", "instance_noise": "0.05",
+    "gp_weight": "1", "spectral_norm": "1", "max_steps": "2000",
+}
+SHOWN = {
+    "target": "grid25", "loss": "lsgan", "g_lr": 3e-4, "d_lr": 3e-3, "d_steps": 3, "seed": 7,
+    "g_optimizer": "rmsprop", "g_depth": 3, "g_width": 64, "d_optimizer": "sgd", "d_depth": 1, "d_width": 32,
+    "noise_dim": 4, "noise": "uniform", "batch_size": 64, "beta1": 0.5, "beta2": 0.9, "lr_schedule": "constant",
+    "activation": "tanh", "label_smoothing": 0.1, "instance_noise": 0.05, "gp_weight": 1.0, "spectral_norm": True,
+    "max_steps": 2000,
+}
+
+
+def _shown(at) -> dict:
+    """Every control's value as the page shows it."""
+    widgets = {}
+    for name in SHOWN:
+        kind = PARAMS[name].kind
+        getter = {"select_slider": at.select_slider, "slider": at.slider, "selectbox": at.selectbox,
+                  "checkbox": at.checkbox, "number": at.number_input}[kind]
+        widgets[name] = getter(key=_key(name)).value
+    return widgets
+
+
+def _link(at) -> dict:
+    return {k: at.query_params[k][0] if isinstance(at.query_params[k], list) else at.query_params[k]
+            for k in at.query_params}
+
+
+def test_a_link_with_the_old_short_codes_opens_the_same_run_under_the_new_names():
+    old = open_page(PAGE, OLD_LINK)
+    new = open_page(PAGE, NEW_LINK)
+    for at in (old, new):
+        assert not problems(at)
+        assert not at.warning, [w.value for w in at.warning]
+        assert _shown(at) == SHOWN
+        assert _link(at) == NEW_LINK  # the old codes are gone from the link, the new names carry the values
+    # the run the page builds is the one the link describes
+    expected = GANConfig(**SHOWN)
+    assert old.session_state["gan:run"].trainer.config == expected
+    assert new.session_state["gan:run"].trainer.config == expected
+
+
+def test_a_new_name_wins_over_an_old_code_in_the_same_link():
+    at = open_page(PAGE, {"nz": "8", "noise_dim": "1", "glr": "0.1"})
+    assert at.select_slider(key=_key("noise_dim")).value == 1
+    assert at.select_slider(key=_key("g_lr")).value == 0.1
+    assert _link(at) == {"noise_dim": "1", "g_lr": "0.1"}
 
 
 def test_a_bad_link_value_falls_back_with_a_notice():
     at = open_page(PAGE, {"loss": "wasserstein", "glr": "banana"})
     assert not problems(at)
-    assert at.selectbox(key="gan:loss").value == "nonsaturating"
+    assert at.selectbox(key=_key("loss")).value == "nonsaturating"
     assert len(at.warning) >= 2
 
 
 def test_a_preset_sets_the_other_controls_and_so_does_a_preset_link():
     at = open_page(PAGE)
-    at.selectbox(key="gan:preset").set_value("saturating").run()
+    at.selectbox(key=_key("preset")).set_value("saturating").run()
     assert not problems(at)
-    assert at.selectbox(key="gan:loss").value == "minimax"
+    assert at.selectbox(key=_key("loss")).value == "minimax"
     assert "Saturating" in at.info[0].value
     at = open_page(PAGE, {"preset": "collapse"})
-    assert at.select_slider(key="gan:nz").value == 8
+    assert at.select_slider(key=_key("noise_dim")).value == 8
     at = open_page(PAGE, {"preset": "collapse", "nz": "4"})  # an explicit value wins
-    assert at.select_slider(key="gan:nz").value == 4
+    assert at.select_slider(key=_key("noise_dim")).value == 4
+    assert at.select_slider(key=_key("g_lr")).value == 2e-4  # the others come from the preset
+    assert _link(at) == {"preset": "collapse", "noise_dim": "4", "g_lr": "0.0002", "d_lr": "0.0002",
+                         "beta1": "0.5", "lr_schedule": "constant", "max_steps": "10000"}
+
+
+def test_a_preset_keeps_the_target_and_the_seed_and_resets_the_rest():
+    at = open_page(PAGE, {"target": "moons", "seed": "12", "batch_size": "32", "preset": "ganlab"})
+    assert at.select_slider(key=_key("batch_size")).value == 32  # the link's value beats the preset's 64
+    at.selectbox(key=_key("preset")).set_value("wgan").run()
+    assert not problems(at)
+    assert at.selectbox(key=_key("target")).value == "moons"
+    assert at.number_input(key=_key("seed")).value == 12
+    assert at.selectbox(key=_key("loss")).value == "wgan-gp"
+    assert at.select_slider(key=_key("batch_size")).value == 256  # the default, which WGAN-GP keeps
+    assert at.select_slider(key=_key("g_width")).value == 128  # ganlab's 16 is gone
+    assert _link(at) == {"target": "moons", "seed": "12", "preset": "wgan", "loss": "wgan-gp", "d_steps": "5",
+                         "g_lr": "0.0001", "d_lr": "0.0001", "beta1": "0.5", "beta2": "0.9",
+                         "lr_schedule": "constant", "max_steps": "10000"}
+    assert not [c for c in at.caption if c.value.startswith("Changed from the preset")]
+    at.slider(key=_key("d_steps")).set_value(2).run()
+    assert [c.value for c in at.caption if c.value.startswith("Changed from the preset")] == [
+        "Changed from the preset: D steps per G step."]
 
 
 def test_a_target_without_modes_shows_no_count():
@@ -131,7 +221,7 @@ def test_a_new_learning_rate_applies_while_training_and_is_marked():
     _start(at, ticks=2)
     run = at.session_state["gan:run"]
     trainer, step = run.trainer, run.trainer.step
-    at.select_slider(key="gan:glr").set_value(3e-4).run()
+    at.select_slider(key=_key("g_lr")).set_value(3e-4).run()
     assert at.session_state["gan:run"].trainer is trainer, "the same networks go on training"
     assert trainer.config.g_lr == 3e-4 and trainer.step >= step
     # the default schedule scales the new rate down linearly over the run
@@ -142,7 +232,7 @@ def test_a_new_learning_rate_applies_while_training_and_is_marked():
     assert "g_lr" in view["markers"][0][1]
     assert any("Applied to the running model" in c.value for c in at.caption)
     # the width of a network is not a live setting: that starts again
-    at.select_slider(key="gan:gwidth").set_value(32).run()
+    at.select_slider(key=_key("g_width")).set_value(32).run()
     assert at.session_state["gan:run"].trainer is not trainer and shown_count(at) == 0
 
 

@@ -6,23 +6,22 @@ The page file stays thin: it calls ``controls()`` for a ``GANConfig``, hands
 
 from __future__ import annotations
 
-from dataclasses import asdict, fields
+from dataclasses import fields
 
 import numpy as np
 import streamlit as st
 
 from core.gan import (
-    ACTIVATIONS,
     LOSSES,
-    NOISES,
-    OPTIMIZERS,
+    PARAMS,
+    PRESET_KEEPS,
     PRESETS,
-    SCHEDULES,
     SMOOTHABLE,
     GANConfig,
     GANSnapshot,
+    preset_values,
 )
-from core.gan_targets import MODES, TARGET_LABELS, has_modes, perfect_divergences
+from core.gan_targets import MODES, has_modes, perfect_divergences
 from core.plots.gan import (
     coverage_figure,
     divergence_figure,
@@ -41,154 +40,100 @@ url = UrlState("gan")
 RUN_KEY = "gan:run"  # the live panel of this page
 
 
-LRS = [1e-5, 3e-5, 1e-4, 2e-4, 3e-4, 5e-4, 1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]
-BETA1S = [0.0, 0.5, 0.9]
-BETA2S = [0.9, 0.99, 0.999]
-WIDTHS = [4, 8, 16, 32, 64, 128, 256]
-NOISE_DIMS = [1, 2, 4, 8, 16]
-BATCHES = [16, 32, 64, 128, 256, 512]
-INSTANCE_NOISE = [0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5]
-GP_WEIGHTS = [0.0, 0.1, 1.0, 10.0, 100.0]
-MAX_STEPS = [1000, 2000, 5000, 10_000, 20_000]
-
-# config field -> URL parameter (and widget key suffix)
-PARAMS = {
-    "target": "target", "loss": "loss", "g_lr": "glr", "d_lr": "dlr", "d_steps": "dsteps",
-    "g_optimizer": "gopt", "d_optimizer": "dopt", "beta1": "b1", "beta2": "b2",
-    "g_depth": "gdepth", "g_width": "gwidth", "d_depth": "ddepth", "d_width": "dwidth",
-    "activation": "act", "noise_dim": "nz", "noise": "noise", "batch_size": "batch",
-    "label_smoothing": "smooth", "instance_noise": "inoise", "spectral_norm": "sn",
-    "gp_weight": "gp", "lr_schedule": "sched", "max_steps": "steps", "seed": "seed",
-}
-DEFAULT = GANConfig()
-LABELS = {
-    "loss": "loss", "g_lr": "G learning rate", "d_lr": "D learning rate", "d_steps": "D steps",
-    "g_optimizer": "G optimiser", "d_optimizer": "D optimiser", "beta1": "β₁", "beta2": "β₂",
-    "g_depth": "G layers", "g_width": "G units", "d_depth": "D layers", "d_width": "D units",
-    "activation": "activation", "noise_dim": "noise dimension", "noise": "noise distribution",
-    "batch_size": "batch size", "label_smoothing": "label smoothing", "instance_noise": "instance noise",
-    "spectral_norm": "spectral normalisation", "gp_weight": "λ", "lr_schedule": "schedule",
-    "max_steps": "stop after",
-}
-
-
-def _preset_values(name: str) -> dict:
-    values = asdict(PRESETS[name].config())
-    return {field: values[field] for field in PARAMS if field not in ("target", "seed")}
-
-
 def _apply_preset() -> None:
-    """on_change of the preset box: set every control (but the target and the seed) to the preset's value."""
-    for field, value in _preset_values(st.session_state[url.key("preset")]).items():
-        st.session_state[url.key(PARAMS[field])] = value
+    """on_change of the preset box: set every control but the target and the seed to the preset's value."""
+    name = st.session_state[url.param_key(PARAMS["preset"])]
+    keep = {n: st.session_state.get(url.param_key(PARAMS[n]), PARAMS[n].default) for n in PRESET_KEEPS}
+    url.apply(PARAMS, {**preset_values(name), **keep})
 
 
 def _preset_from_link() -> None:
-    """A link naming a preset sets the controls the link does not set itself (first run only)."""
-    name = st.query_params.get("preset")
-    if url.key("preset") in st.session_state or name not in PRESETS:
+    """First run of a link naming a preset: the controls the link does not set start from the preset.
+
+    ``url.apply`` remembers the preset's values as the controls' last values; dropping their session
+    keys again lets each control start as a fresh one does: from the link's value when the link has
+    one, else from that remembered value. UrlState cannot tell what a link sets before the widgets
+    are drawn, so the preset's name is read from the link here (the one read of the link by hand).
+    """
+    preset = PARAMS["preset"]
+    name = st.query_params.get(preset.url)
+    if url.param_key(preset) in st.session_state or name not in PRESETS:
         return
-    for field, value in _preset_values(name).items():
-        param = PARAMS[field]
-        if param not in st.query_params and url.key(param) not in st.session_state:
-            st.session_state[url.key(param)] = value
+    url.apply(PARAMS, preset_values(name))
+    for p in PARAMS:
+        if p is not preset:
+            del st.session_state[url.param_key(p)]
 
 
 def controls() -> GANConfig:
     """Every control of the page, bound to the URL; returns the run's config."""
+    url.upgrade_link(PARAMS)  # links from before the parameter table used short codes (glr, nz, sn...)
     _preset_from_link()
+    values: dict = {}
+
+    def draw(name: str, **overrides) -> None:
+        values[name] = url.widget(PARAMS[name], **overrides)
+
     c_preset, c_target, c_loss = st.columns([2, 1, 1])
     with c_preset:
-        preset = url.selectbox("Preset", "preset", list(PRESETS), "default",
-                               format_func=lambda k: PRESETS[k].label, on_change=_apply_preset,
-                               help="A preset sets every control below except the target and the seed.")
+        draw("preset", on_change=_apply_preset)
     with c_target:
-        target = url.selectbox("Target distribution", "target", list(TARGET_LABELS), DEFAULT.target,
-                               format_func=TARGET_LABELS.get)
+        draw("target")
     with c_loss:
-        loss = url.selectbox("Loss", "loss", list(LOSSES), DEFAULT.loss, format_func=LOSSES.get)
-    st.info(f"**{PRESETS[preset].label}.** {PRESETS[preset].lesson}", icon="👀")
+        draw("loss")
+    preset = PRESETS[values["preset"]]
+    st.info(f"**{preset.label}.** {preset.lesson}", icon="👀")
 
-    c1, c2, c3, c4 = st.columns(4)
-    with c1:
-        g_lr = url.select_slider("Generator learning rate", "glr", LRS, DEFAULT.g_lr)
-    with c2:
-        d_lr = url.select_slider("Discriminator learning rate", "dlr", LRS, DEFAULT.d_lr,
-                                 help="A larger D rate than G rate is the two time-scale update rule (TTUR).")
-    with c3:
-        d_steps = url.slider("D steps per G step", "dsteps", 1, 10, DEFAULT.d_steps,
-                             help="How many times D is updated before each generator update.")
-    with c4:
-        seed = url.number_input("Seed", "seed", 0, 9999, DEFAULT.seed, step=1,
-                                help="The same seed and settings give exactly the same run.")
+    for column, name in zip(st.columns(4), ("g_lr", "d_lr", "d_steps", "seed"), strict=True):
+        with column:
+            draw(name)
 
     with st.expander("Networks, noise, batch and stabilising tricks", expanded=False):
-        n1, n2, n3, n4 = st.columns(4)
-        with n1:
-            st.markdown("**Generator**")
-            g_opt = url.selectbox("G optimiser", "gopt", list(OPTIMIZERS), DEFAULT.g_optimizer,
-                                  format_func=OPTIMIZERS.get)
-            g_depth = url.slider("G hidden layers", "gdepth", 1, 4, DEFAULT.g_depth)
-            g_width = url.select_slider("G units per layer", "gwidth", WIDTHS, DEFAULT.g_width)
-        with n2:
-            st.markdown("**Discriminator**")
-            d_opt = url.selectbox("D optimiser", "dopt", list(OPTIMIZERS), DEFAULT.d_optimizer,
-                                  format_func=OPTIMIZERS.get)
-            d_depth = url.slider("D hidden layers", "ddepth", 1, 4, DEFAULT.d_depth)
-            d_width = url.select_slider("D units per layer", "dwidth", WIDTHS, DEFAULT.d_width)
-        with n3:
-            st.markdown("**Noise and data**")
-            noise_dim = url.select_slider("Noise dimension", "nz", NOISE_DIMS, DEFAULT.noise_dim)
-            noise = url.selectbox("Noise distribution", "noise", list(NOISES), DEFAULT.noise, format_func=NOISES.get)
-            batch = url.select_slider("Batch size", "batch", BATCHES, DEFAULT.batch_size)
-        with n4:
-            st.markdown("**Optimiser and activation**")
-            beta1 = url.select_slider("Adam β₁ (momentum)", "b1", BETA1S, DEFAULT.beta1,
-                                      help="Adam's first-moment decay (ignored by SGD and RMSprop).")
-            beta2 = url.select_slider("Adam β₂ / RMSprop decay", "b2", BETA2S, DEFAULT.beta2)
-            schedule = url.selectbox("Learning-rate schedule", "sched", list(SCHEDULES), DEFAULT.lr_schedule,
-                                     format_func=SCHEDULES.get,
-                                     help="Linear decay lowers both rates steadily to 0 at the last step.")
-            activation = url.selectbox("Activation", "act", list(ACTIVATIONS), DEFAULT.activation)
+        groups = (
+            ("Generator", ("g_optimizer", "g_depth", "g_width")),
+            ("Discriminator", ("d_optimizer", "d_depth", "d_width")),
+            ("Noise and data", ("noise_dim", "noise", "batch_size")),
+            ("Optimiser and activation", ("beta1", "beta2", "lr_schedule", "activation")),
+        )
+        for column, (title, names) in zip(st.columns(4), groups, strict=True):
+            with column:
+                st.markdown(f"**{title}**")
+                for name in names:
+                    draw(name)
+        smoothable = values["loss"] in SMOOTHABLE
         t1, t2, t3, t4, t5 = st.columns(5)
-        smoothable = loss in SMOOTHABLE
         with t1:
-            smoothing = url.slider("One-sided label smoothing", "smooth", 0.0, 0.3, DEFAULT.label_smoothing,
-                                   step=0.05, disabled=not smoothable,
-                                   help="D's target for real points becomes 1 − this (classifier losses only).")
+            draw("label_smoothing", disabled=not smoothable)
         with t2:
-            inoise = url.select_slider("Instance noise (std)", "inoise", INSTANCE_NOISE, DEFAULT.instance_noise,
-                                       help="Gaussian noise added to every point D sees, real or generated.")
+            draw("instance_noise")
         with t3:
-            gp = url.select_slider("Gradient penalty weight λ", "gp", GP_WEIGHTS, DEFAULT.gp_weight,
-                                   disabled=loss != "wgan-gp", help="WGAN-GP only.")
+            draw("gp_weight", disabled=values["loss"] != "wgan-gp")
         with t4:
-            sn = url.checkbox("Spectral normalisation on D", "sn", DEFAULT.spectral_norm)
+            draw("spectral_norm")
         with t5:
-            max_steps = url.select_slider("Stop after (G steps)", "steps", MAX_STEPS, DEFAULT.max_steps)
-        if not smoothable and smoothing:
+            draw("max_steps")
+        if not smoothable and values["label_smoothing"]:
             st.caption("Label smoothing is off: the Wasserstein and hinge critics have no 'real' label to smooth.")
 
-    config = GANConfig(
-        target=target, loss=loss, g_optimizer=g_opt, d_optimizer=d_opt, g_lr=g_lr, d_lr=d_lr,
-        beta1=beta1, beta2=beta2, d_steps=d_steps, g_depth=g_depth, g_width=g_width, d_depth=d_depth,
-        d_width=d_width, activation=activation, noise_dim=noise_dim, noise=noise, batch_size=batch,
-        label_smoothing=smoothing if smoothable else 0.0, instance_noise=inoise, spectral_norm=sn,
-        gp_weight=gp, lr_schedule=schedule, max_steps=max_steps, seed=int(seed),
-    )
-    expected = PRESETS[preset].config(target=target, seed=config.seed)
+    config = GANConfig(**{
+        **{name: values[name] for name in PARAMS.config_defaults()},
+        "label_smoothing": values["label_smoothing"] if smoothable else 0.0,
+        "seed": int(values["seed"]),
+    })
+    expected = preset.config(**{name: getattr(config, name) for name in PRESET_KEEPS})
     changed = [f.name for f in fields(GANConfig)
-               if f.name not in ("target", "seed") and getattr(config, f.name) != getattr(expected, f.name)]
+               if f.name not in PRESET_KEEPS and getattr(config, f.name) != getattr(expected, f.name)]
     if changed:
-        st.caption(f"Changed from the preset: {', '.join(LABELS[name] for name in changed)}.")
+        st.caption(f"Changed from the preset: {', '.join(PARAMS[name].label for name in changed)}.")
     return config
 
 
 def view_toggles() -> dict[str, bool]:
     cols = st.columns(5)
-    labels = (("heatmap", "D heatmap", "vh"), ("real", "real samples", "vr"), ("fake", "generated samples", "vf"),
-              ("arrows", "G's gradient arrows", "va"), ("modes", "mode markers", "vm"))
-    return {name: cols[i].checkbox(label, True, key=f"gan:view:{param}") for i, (name, label, param) in enumerate(labels)}
+    labels = {"heatmap": "D heatmap", "real": "real samples", "fake": "generated samples",
+              "arrows": "G's gradient arrows", "modes": "mode markers"}
+    return {name: col.checkbox(label, True, key=f"gan:view:{name}")
+            for col, (name, label) in zip(cols, labels.items(), strict=True)}
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:

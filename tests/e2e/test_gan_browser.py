@@ -69,7 +69,7 @@ def test_a_shared_link_sets_a_failure_preset(page, server_url, console_errors, s
     slider.focus()
     slider.press("ArrowRight")
     wait_idle(page)
-    expect(page).to_have_url(re.compile(r"dsteps=6"))
+    expect(page).to_have_url(re.compile(r"d_steps=6"))
     page.get_by_role("button", name="⏭ Step", exact=True).click()
     wait_for_count(lambda: progress_count(page), 1, 60, "Step did not train")
     # at most one update's worth of steps (fewer when a step is slow: Step trains for a bounded time)

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.params import Param, ParamTable
+
 BITS = 2.0
 NATS = math.e
 
@@ -327,3 +329,72 @@ def parse_pair(p_text: str, q_text: str) -> tuple[np.ndarray, np.ndarray]:
     if not MIN_OUTCOMES <= len(p) <= MAX_OUTCOMES:
         raise ValueError(f"use between {MIN_OUTCOMES} and {MAX_OUTCOMES} outcomes, got {len(p)}")
     return p, q
+
+
+# -- Part A of the entropy page: its presets and its controls ------------------------------
+@dataclass(frozen=True)
+class Preset:
+    title: str
+    p: str
+    q: str
+    labels: tuple[str, ...] | None = None
+    note: str = ""
+
+
+PRESETS: dict[str, Preset] = {
+    "bins": Preset(
+        "Two bins of balls: P = 2 red, 3 green, 4 blue; Q = 4, 4, 1", "2, 3, 4", "4, 4, 1",
+        ("red", "green", "blue"),
+        "You draw a ball from bin P. Its entropy, H(P) = 1.53 bits, is the average information one draw "
+        "gives you. H(P, Q) is what you pay on average if you encode P's draws with a code built for bin Q.",
+    ),
+    "guess1": Preset(
+        "Classifier: true class B, prediction (0.15, 0.60, 0.25)", "0, 1, 0", "0.15, 0.60, 0.25",
+        ("A", "B", "C"),
+        "P is the label (all mass on B), Q the classifier's prediction. The cross-entropy loss is "
+        "-log₂ 0.60 = 0.737 bits (the seed's notes round it down to 0.736).",
+    ),
+    "guess2": Preset(
+        "Classifier: true class B, confident prediction (0.05, 0.90, 0.05)", "0, 1, 0", "0.05, 0.90, 0.05",
+        ("A", "B", "C"),
+        "The more confident, correct prediction costs only -log₂ 0.90 = 0.152 bits. Training a classifier "
+        "with cross-entropy pushes exactly this number down.",
+    ),
+    "uniform": Preset(
+        "Uniform P (4 outcomes) against a skewed Q", "1, 1, 1, 1", "4, 3, 2, 1", None,
+        "A uniform P has the largest entropy possible for 4 outcomes: log₂ 4 = 2 bits.",
+    ),
+    "onehot": Preset(
+        "One-hot P (certain outcome) against a uniform Q", "0, 0, 1, 0", "1, 1, 1, 1", None,
+        "A certain outcome carries no information: H(P) = 0, so all of H(P, Q) is KL divergence.",
+    ),
+    "zero": Preset(
+        "Q says an outcome P can produce is impossible", "1, 1, 1", "1, 1, 0", None,
+        "Q puts probability 0 on outcome C, which P produces a third of the time.",
+    ),
+}
+Q_TEMPERATURES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0, 8.0)
+UNITS = ("bits", "nats")
+UNIT_NAMES = {"bits": "bits (log base 2)", "nats": "nats (natural log)"}
+
+# The controls of the page's first tab and its units (page-level settings, no config dataclass).
+PARAMS = ParamTable(None, [
+    Param("unit", "Units", "radio", options=UNITS, default="bits", format_func=UNIT_NAMES.get,
+          help="1 nat = 1 / ln 2 ≈ 1.443 bits. Losses in machine learning are usually in nats.",
+          widget_args={"horizontal": True}),
+    Param("preset", "Preset", "selectbox", options=tuple(PRESETS), default="bins",
+          format_func=lambda key: PRESETS[key].title),
+    Param("p", "P, the true distribution: counts or probabilities, separated by commas", "text",
+          url="p_dist", default=PRESETS["bins"].p, old=("p",),
+          help="For example 2, 3, 4 (counts) or 0.2, 0.3, 0.5. 2 to 10 entries."),
+    Param("q", "Q, the model's distribution (same number of entries)", "text",
+          url="q_dist", default=PRESETS["bins"].q, old=("q",)),
+    Param("q_temperature", "Flatten or sharpen Q: temperature T", "select_slider", options=Q_TEMPERATURES,
+          default=1.0, old=("qt",),
+          help="Replaces Q by Q^(1/T), renormalised. T > 1 flattens Q towards uniform, T < 1 makes it peakier; "
+               "zeros stay zeros. The same softening as distillation's temperature in the loss lab."),
+    Param("heads", "Probability of heads, p", "slider", lo=0.0, hi=1.0, step=0.01, default=0.3,
+          url="heads_probability", old=("coin",)),
+])
+# What choosing a preset (or the restore button) sets: P and Q from the preset, the temperature back to 1.
+PRESET_CONTROLS = ParamTable(None, [PARAMS["p"], PARAMS["q"], PARAMS["q_temperature"]])

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.device import pick
+from core.params import Param, ParamTable
 from core.trainer import GuardedTrainer, Snapshot
 
 PLOT_POINTS = 801
@@ -52,6 +52,17 @@ class KLFitConfig:
             raise ValueError(f"start_std must lie in [0.1, 6], got {self.start_std}")
         if not self.lr > 0 or self.max_steps < 1:
             raise ValueError("lr must be > 0 and max_steps >= 1")
+
+
+# The fit's controls on the entropy page (its second tab); the rest of the config keeps its defaults.
+PARAMS = ParamTable(KLFitConfig, [
+    Param("gap", "Gap between the two peaks", "slider", lo=0.0, hi=MAX_GAP, step=0.5, url="peak_gap", old=("gap",),
+          help="Each peak is a Gaussian with standard deviation 1; the gap is the distance between them."),
+    Param("start_mean", "Where both fits start (mean of q at step 0)", "slider", lo=-3.0, hi=3.0, step=0.5,
+          old=("mu0",),
+          help="The reverse fit settles on the peak nearer its start; starting exactly at 0 it "
+               "stays balanced between them."),
+])
 
 
 def plot_grid(gap: float) -> np.ndarray:
@@ -156,10 +167,7 @@ class KLFitTrainer(GuardedTrainer):
     divergence_hint = "Lower the learning rate and press Reset."
 
     def __init__(self, config: KLFitConfig, device: torch.device | None = None) -> None:
-        super().__init__()
-        self.config = config
-        self.max_steps = config.max_steps
-        self.device = pick() if device is None else device
+        super().__init__(config, max_steps=config.max_steps, device=device)
         if self.device.type == "mps":  # MPS has no float64; this fit is tiny anyway
             self.device = torch.device("cpu")
         self.math = FitMath(config.gap, self.device)
@@ -167,9 +175,8 @@ class KLFitTrainer(GuardedTrainer):
         self.q_rev = Gaussian(config.start_mean, config.start_std).to(self.device)
         self.opt_fwd = torch.optim.Adam(self.q_fwd.parameters(), lr=config.lr)
         self.opt_rev = torch.optim.Adam(self.q_rev.parameters(), lr=config.lr)
-        with torch.no_grad():
-            first = [float(self.math.forward_kl(self.q_fwd)), float(self.math.reverse_kl(self.q_rev))]
-        self._history: list[np.ndarray] = [np.array([first])]
+        with torch.no_grad():  # step 0's values; later steps' are the losses in ``loss_history``
+            self._start = np.array([float(self.math.forward_kl(self.q_fwd)), float(self.math.reverse_kl(self.q_rev))])
 
     def _stateful(self):
         return (self.q_fwd, self.q_rev, self.opt_fwd, self.opt_rev)
@@ -187,11 +194,9 @@ class KLFitTrainer(GuardedTrainer):
         with torch.no_grad():
             return torch.stack([self.math.forward_kl(self.q_fwd), self.math.reverse_kl(self.q_rev)])
 
-    def _record(self, first_step: int, losses: np.ndarray) -> None:
-        self._history.append(np.asarray(losses, dtype=float))
-
     def snapshot(self) -> KLFitSnapshot:
-        hist = np.concatenate(self._history)
+        _, losses = self.loss_history
+        hist = np.vstack([self._start, losses]) if len(losses) else self._start[None]
         fwd, rev = self.q_fwd.params(), self.q_rev.params()
         x = plot_grid(self.config.gap)
         return KLFitSnapshot(

@@ -40,6 +40,7 @@ from torch import nn
 
 from core.device import pick
 from core.info import softmax
+from core.params import Param, ParamTable
 from core.trainer import GuardedTrainer, Snapshot, build_seeded
 
 N_CLASSES = 10
@@ -147,6 +148,26 @@ def reliability(probs: np.ndarray, labels: np.ndarray, n_bins: int = 10) -> Reli
 def expected_calibration_error(probs: np.ndarray, labels: np.ndarray, n_bins: int = 10) -> float:
     """ECE: how far, on average, confidence is from accuracy (0 = calibrated)."""
     return reliability(probs, labels, n_bins).ece
+
+
+def expected_calibration_error_tensor(probs: torch.Tensor, labels: torch.Tensor, n_bins: int = 10) -> torch.Tensor:
+    """``expected_calibration_error`` computed where ``probs`` lives, as a 0-d tensor: the same bins
+    (right-closed, the first also holds 0), in float64 except on MPS, and no copy to the host."""
+    dtype = torch.float32 if probs.device.type == "mps" else torch.float64
+    top, predicted = probs.max(dim=1)
+    conf = top.to(dtype)
+    correct = (predicted == labels).to(dtype)
+    # np.linspace's inner edges (i * (1 / n_bins)), made on the device: no copy that would wait for it
+    edges = torch.arange(1, n_bins, dtype=dtype, device=probs.device) * (1.0 / n_bins)
+    idx = torch.bucketize(conf, edges, right=False)  # edges[i-1] < conf <= edges[i], as np.searchsorted(side="left")
+    zeros = torch.zeros(n_bins, dtype=dtype, device=probs.device)
+    counts = zeros.scatter_add(0, idx, torch.ones_like(conf))
+    conf_sum = zeros.scatter_add(0, idx, conf)
+    acc_sum = zeros.scatter_add(0, idx, correct)
+    filled = counts > 0
+    safe = torch.where(filled, counts, torch.ones_like(counts))
+    gap = torch.abs(acc_sum / safe - conf_sum / safe)
+    return torch.where(filled, counts / max(len(labels), 1) * gap, zeros).sum()
 
 
 # -- data ----------------------------------------------------------------------
@@ -407,6 +428,36 @@ class LossLabConfig:
         return f"{METHOD_NAMES[self.method]}{extra}, {self.hidden} units, {self.n_train} images"
 
 
+# The loss lab's controls on the entropy page (its third tab), in the order they are drawn. Each method
+# draws only its own setting (METHOD_SETTING); ``relevant()`` puts the others back to their defaults.
+METHOD_SETTING = {"smooth": "smoothing", "penalty": "penalty", "distill": "alpha"}
+TEMPERATURES = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 10.0, 15.0, 20.0)
+DEFAULT_IMAGE = 487  # a validation 4: the teacher says 99.5 % "4" at T = 1, and at T = 4 shows it looks a bit like a 6
+
+PARAMS = ParamTable(LossLabConfig, [
+    Param("method", "Loss", "selectbox", options=METHODS, format_func=METHOD_NAMES.get, url="loss"),
+    Param("smoothing", "Label smoothing ε", "slider", lo=0.0, hi=0.5, step=0.05, url="label_smoothing",
+          old=("eps",), help="The target puts 1 − ε on the label and ε/10 on every digit."),
+    Param("penalty", "Confidence penalty β", "slider", lo=0.0, hi=1.0, step=0.05, url="confidence_penalty",
+          old=("beta",), help="Loss = cross-entropy − β × entropy of the prediction (in nats)."),
+    Param("alpha", "Weight α of the teacher's soft targets", "slider", lo=0.0, hi=1.0, step=0.1, url="soft_weight",
+          old=("alpha",),
+          help="Loss = α·T²·KL(teacher_T ‖ student_T) + (1 − α)·cross-entropy with the labels."),
+    Param("temperature", "Temperature T", "select_slider", options=TEMPERATURES, old=("T",),
+          help="Softens the teacher's probabilities: softmax(logits / T). Used by distillation, and by the "
+               "teacher view below whatever the loss."),
+    Param("hidden", "Student hidden units", "select_slider", options=(8, 16, 32, 64, 128), url="hidden_units",
+          old=("hidden",)),
+    Param("n_train", "Training images for the student", "select_slider", options=(100, 200, 400, 800, 1297),
+          url="train_images", old=("ntrain",)),
+    Param("epochs", "Epochs", "select_slider", options=(10, 20, 30, 50, 100)),
+    Param("lr", "Learning rate (Adam)", "select_slider", options=(0.001, 0.003, 0.01, 0.03, 0.1, 0.3)),
+    Param("seed", "Seed", "number", lo=0, hi=9999, step=1,
+          help="Sets the student's initial weights, its training images and their order."),
+    Param("image", "Validation image", "slider", lo=0, hi=N_VAL - 1, default=DEFAULT_IMAGE, old=("img",)),
+])
+
+
 METRIC_NAMES = ("objective", "train_ce", "train_acc", "val_ce", "val_acc", "val_entropy", "val_ece")
 
 
@@ -433,12 +484,9 @@ class LossLabTrainer(GuardedTrainer):
         device: torch.device | None = None,
         split: DigitsSplit | None = None,
     ) -> None:
-        super().__init__()
         if config.method == "distill" and teacher is None:
             raise ValueError("distillation needs a teacher")
-        self.config = config
-        self.max_steps = config.epochs
-        self.device = pick() if device is None else device
+        super().__init__(config, max_steps=config.epochs, device=device)
         self.split = digits_split() if split is None else split
         if teacher is not None and teacher.train_logits.shape[0] != len(self.split.y_train):
             raise ValueError("the teacher was trained on a different split of the digits")
@@ -450,7 +498,10 @@ class LossLabTrainer(GuardedTrainer):
         self.model = build_seeded(config.seed, lambda: mlp(config.hidden)).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
         self.generator = torch.Generator().manual_seed(config.seed)
+        # One row of METRIC_NAMES per epoch (row 0: before training), on the host. An epoch's
+        # measurements wait on the device in ``_pending`` until its chunk ends (``_after_chunk``).
         self._rows: list[np.ndarray] = [self._evaluate(objective=None).cpu().numpy()]
+        self._pending: list[torch.Tensor] = []
 
     def _apply_live(self, old: LossLabConfig, new: LossLabConfig) -> None:
         """A new rate or loss weight applies from the next epoch; more epochs extend the run."""
@@ -475,15 +526,14 @@ class LossLabTrainer(GuardedTrainer):
             objective = self._objective(train_logits, slice(None))
         val_logits = self.model(self.x_val)
         val_probs = F.softmax(val_logits, dim=-1)
-        ece = expected_calibration_error(val_probs.cpu().numpy(), self.split.y_val)
-        row = torch.stack([
+        row = torch.stack([  # METRIC_NAMES, all on the device: nothing here waits for it
             objective.reshape(()),
             F.cross_entropy(train_logits, self.y),
             (train_logits.argmax(1) == self.y).float().mean(),
             F.cross_entropy(val_logits, self.y_val),
             (val_logits.argmax(1) == self.y_val).float().mean(),
             output_entropy(val_logits).mean(),
-            torch.tensor(ece, device=self.device, dtype=val_logits.dtype),
+            expected_calibration_error_tensor(val_probs, self.y_val).to(val_logits.dtype),
         ])
         self.model.train()
         return row
@@ -493,7 +543,11 @@ class LossLabTrainer(GuardedTrainer):
 
     def _train_step(self) -> torch.Tensor:
         n, bs = len(self.y), self.config.batch_size
-        perm = torch.randperm(n, generator=self.generator).to(self.device)
+        perm = torch.randperm(n, generator=self.generator)  # drawn on the CPU: the same order on every device
+        if self.device.type == "cuda":  # a plain copy to the GPU would wait for its queue every epoch
+            perm = perm.pin_memory().to(self.device, non_blocking=True)
+        else:
+            perm = perm.to(self.device)
         for i in range(0, n, bs):
             idx = perm[i : i + bs]
             loss = self._objective(self.model(self.x[idx]), idx)
@@ -502,10 +556,16 @@ class LossLabTrainer(GuardedTrainer):
             self.optimizer.step()
         # The objective shown per epoch is measured like epoch 0's: on the whole training set after the
         # epoch (the minibatch mean would mix weights from across the epoch with a full-set start).
-        return self._evaluate(objective=None)
+        # It is the loss; the other measurements of the epoch wait on the device for ``_after_chunk``.
+        row = self._evaluate(objective=None)
+        self._pending.append(row[1:])
+        return row[0]
 
-    def _record(self, first_step: int, losses: np.ndarray) -> None:
-        self._rows.extend(losses)
+    def _after_chunk(self, first_step: int, losses: np.ndarray) -> None:
+        """One copy to the host per chunk: its epochs' measurements, next to their losses (the objective)."""
+        measured = torch.stack(self._pending[-len(losses):]).cpu().numpy()  # this chunk's epochs
+        self._pending.clear()
+        self._rows.extend(np.column_stack([np.asarray(losses)[:, 0], measured]))
 
     @torch.no_grad()
     def val_probabilities(self) -> np.ndarray:

@@ -9,10 +9,11 @@ cross-entropy, label smoothing, the confidence penalty or distillation.
 import streamlit as st
 
 from ui.entropy_lab_views import loss_lab_section
-from ui.entropy_views import TABS, distributions_section, kl_fit_section, opening_tab, unit_picker
+from ui.entropy_views import TABS, distributions_section, kl_fit_section, opening_tab, unit_picker, upgrade_link
 from ui.shell import run_inside_app
 
 run_inside_app()
+upgrade_link()  # links from before the parameter table: old codes -> today's names, before any widget
 st.title("🎲 Entropy, cross-entropy & KL divergence")
 st.markdown(
     "How surprising is an outcome? How many bits does a message cost when your code was built for the "

@@ -53,6 +53,7 @@ from core.losslab import (
     digits_split,
     distillation_loss,
     expected_calibration_error,
+    expected_calibration_error_tensor,
     label_smoothing_loss,
     mlp,
     output_entropy,
@@ -356,6 +357,24 @@ def test_ece_small_example_by_hand():
     assert expected_calibration_error(np.eye(3), np.arange(3)) == 0.0
 
 
+def test_the_ece_measured_on_the_device_is_the_numpy_ece():
+    """The trainer measures ECE each epoch without copying to the host; it must be the checked one above."""
+    cases = [(np.array([[0.9, 0.1], [0.9, 0.1], [0.4, 0.6], [0.4, 0.6]]), np.array([0, 1, 1, 1])),  # 0.4 by hand
+             (np.eye(3), np.arange(3)),
+             (np.full((4, 2), 0.5), np.array([0, 1, 0, 0]))]  # every confidence on the edge 0.5
+    for n, k in ((2000, 10), (500, 10), (7, 3)):
+        probs = special.softmax(RNG.normal(size=(n, k)) * RNG.uniform(0.5, 6, size=(n, 1)), axis=1)
+        cases.append((probs, np.where(RNG.random(n) < 0.7, probs.argmax(1), RNG.integers(0, k, n))))
+    for probs, labels in cases:
+        for dtype in (torch.float64, torch.float32):  # the trainer's probabilities are float32
+            t = torch.as_tensor(probs, dtype=dtype)
+            expected = expected_calibration_error(t.numpy().astype(float), labels)
+            got = expected_calibration_error_tensor(t, torch.as_tensor(labels))
+            assert got.dim() == 0 and float(got) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert float(expected_calibration_error_tensor(torch.as_tensor(cases[0][0]), torch.as_tensor(cases[0][1]))) \
+        == pytest.approx(0.4)
+
+
 # -- data, teacher, student ------------------------------------------------------------------
 def test_digits_split_is_stratified_and_complete():
     split = digits_split()
@@ -639,3 +658,83 @@ def test_every_epochs_objective_is_measured_on_the_whole_training_set():
         trainer.model.train()
     reference = F.cross_entropy(logits, trainer.y, label_smoothing=0.1)  # PyTorch's own smoothed loss
     assert snap.history["objective"][-1] == pytest.approx(float(reference), rel=1e-5)
+
+
+# -- the trainers on the shared base (issue 12) -------------------------------------------------------
+
+
+def test_the_student_waits_for_the_device_a_fixed_number_of_times_per_chunk(monkeypatch):
+    """The lab copied each epoch's calibration to the host (a device sync per epoch). Now an epoch's
+    measurements stay on the device until its chunk ends: the host waits as often for 1 epoch as for 6."""
+    import sys
+
+    waits = []
+    for name in ("cpu", "item", "tolist", "numpy", "__bool__", "__float__", "__int__"):
+        original = getattr(torch.Tensor, name)
+
+        def counted(self, *args, _original=original, **kwargs):
+            # Adam reads its step counter, which PyTorch keeps on the host (not capturable): no wait
+            if "torch/optim/" not in sys._getframe(1).f_code.co_filename.replace("\\", "/"):
+                waits.append(1)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    counts = {}
+    for epochs in (1, 6):
+        trainer = LossLabTrainer(LossLabConfig(method="smooth", n_train=100, epochs=10), device=CPU)
+        waits.clear()
+        assert trainer.advance(epochs) == epochs
+        counts[epochs] = len(waits)
+    monkeypatch.undo()
+    assert counts[1] == counts[6] > 0, counts
+    assert len(trainer.snapshot().epochs) == 7  # the six epochs' rows all arrived
+
+
+def test_the_student_reports_its_objective_as_the_loss_and_its_measurements_per_epoch():
+    trainer = LossLabTrainer(LossLabConfig(method="penalty", n_train=200, epochs=4, seed=2), device=CPU)
+    trainer.train(1)
+    snap = trainer.train(3)
+    steps, losses = trainer.loss_history
+    assert steps.tolist() == [1, 2, 3, 4] and losses.shape == (4, 1)  # one loss per epoch: the objective
+    np.testing.assert_array_equal(losses[:, 0], snap.history["objective"][1:])
+    # The last row's measurements, recomputed here from the model (PyTorch and NumPy, independently).
+    with torch.no_grad():
+        trainer.model.eval()
+        train_logits, val_logits = trainer.model(trainer.x), trainer.model(trainer.x_val)
+        trainer.model.train()
+    probs = special.softmax(val_logits.numpy().astype(float), axis=1)
+    labels = trainer.split.y_val
+    h = snap.history
+    assert h["objective"][-1] == pytest.approx(float(confidence_penalty_loss(train_logits, trainer.y, 0.3)), rel=1e-5)
+    assert h["train_ce"][-1] == pytest.approx(float(F.cross_entropy(train_logits, trainer.y)), rel=1e-5)
+    assert h["train_acc"][-1] == pytest.approx(float((train_logits.argmax(1) == trainer.y).float().mean()))
+    assert h["val_acc"][-1] == pytest.approx(np.mean(probs.argmax(1) == labels))
+    assert h["val_ece"][-1] == pytest.approx(expected_calibration_error(probs, labels), abs=1e-6)
+    assert h["val_entropy"][-1] == pytest.approx(np.mean(scipy.stats.entropy(probs, axis=1)), rel=1e-4)
+
+
+def test_each_method_draws_its_own_setting_and_the_others_keep_their_defaults():
+    from core.losslab import METHOD_SETTING, METHODS
+    from core.losslab import PARAMS as LAB
+
+    assert LossLabConfig(**LAB.config_defaults()) == LossLabConfig()
+    for method in METHODS:
+        changed = {"smoothing": 0.25, "penalty": 0.55, "alpha": 0.2, "temperature": 8.0}
+        config = LossLabConfig(method=method, **changed).relevant()
+        kept = {name for name, value in changed.items() if getattr(config, name) == value}
+        own = {METHOD_SETTING[method]} if method in METHOD_SETTING else set()
+        assert kept == own | ({"temperature"} if method == "distill" else set()), method
+
+
+def test_the_kl_fit_keeps_its_losses_in_the_base_history():
+    trainer = KLFitTrainer(KLFitConfig(gap=5.0, lr=0.1), device=CPU)
+    start = trainer.snapshot()
+    assert start.steps.tolist() == [0] and start.forward_kl.shape == (1,)
+    snap = trainer.train(7)
+    steps, losses = trainer.loss_history
+    assert steps.tolist() == list(range(1, 8))
+    np.testing.assert_array_equal(snap.forward_kl, np.concatenate([start.forward_kl, losses[:, 0]]))
+    np.testing.assert_array_equal(snap.reverse_kl[1:], losses[:, 1])
+    with torch.no_grad():  # the last values are the objectives of the fits on screen
+        assert snap.forward_kl[-1] == pytest.approx(float(trainer.math.forward_kl(trainer.q_fwd)), rel=1e-6)
+        assert snap.reverse_kl[-1] == pytest.approx(float(trainer.math.reverse_kl(trainer.q_rev)), rel=1e-6)

@@ -14,8 +14,11 @@ import scipy.stats
 from tests.conftest import open_page
 from tests.fuzz import fuzz_widgets, problems
 from tests.helpers import live_figures, press, tick_until, title
+from ui.entropy_views import PARAMS
+from ui.url_state import UrlState
 
 PAGE = "pages/entropy.py"
+KEY = {p.name: UrlState("entropy").param_key(p) for p in PARAMS}  # each control's session key
 
 
 def _metrics(at) -> dict[str, str]:
@@ -41,7 +44,7 @@ def _num(text: str) -> float:
 
 
 def _set_preset(at, key):
-    at.selectbox(key="entropy:preset").set_value(key).run()
+    at.selectbox(key=KEY["preset"]).set_value(key).run()
     assert not problems(at), problems(at)
 
 
@@ -67,7 +70,7 @@ def test_defaults_show_the_seed_bins(default_page):
 def test_classifier_presets_give_the_seed_losses():
     at = open_page(PAGE)
     _set_preset(at, "guess1")
-    assert at.text_input(key="entropy:q").value == "0.15, 0.60, 0.25"
+    assert at.text_input(key=KEY["q"]).value == "0.15, 0.60, 0.25"
     assert _metrics(at)["H(P, Q) in bits"] == "0.737"  # the seed: 0.736, truncated
     assert _metrics(at)["H(P) in bits"] == "0.000"
     # One-hot P has zeros where Q has mass: KL(Q || P) is infinite, explained as info.
@@ -84,7 +87,7 @@ def test_classifier_presets_give_the_seed_losses():
 
 def test_units_switch_to_nats():
     at = open_page(PAGE)
-    at.radio(key="entropy:unit").set_value("nats").run()
+    at.radio(key=KEY["unit"]).set_value("nats").run()
     m = _metrics(at)
     assert _num(m["H(P) in nats"]) == pytest.approx(scipy.stats.entropy([2, 3, 4]), abs=5e-4)
     assert "nats" in _chart(at, "split")["layout"]["xaxis"]["title"]["text"]
@@ -93,15 +96,15 @@ def test_units_switch_to_nats():
 
 def test_typed_distributions_and_their_problems():
     at = open_page(PAGE)
-    at.text_input(key="entropy:p").input("0.5, 0.5, 0").run()
-    at.text_input(key="entropy:q").input("0.25, 0.25, 0.5").run()
+    at.text_input(key=KEY["p"]).input("0.5, 0.5, 0").run()
+    at.text_input(key=KEY["q"]).input("0.25, 0.25, 0.5").run()
     m = _metrics(at)
     assert _num(m["KL(P‖Q) in bits"]) == pytest.approx(1.0, abs=5e-4)
     assert _num(m["JS(P, Q) in bits"]) == pytest.approx(
         scipy.spatial.distance.jensenshannon([0.5, 0.5, 0], [0.25, 0.25, 0.5], base=2) ** 2, abs=5e-4)
-    assert at.query_params["p"] == "0.5, 0.5, 0"
+    assert at.query_params["p_dist"] == "0.5, 0.5, 0"
     # Q misses an outcome of P: infinite, with a sentence why; never st.error.
-    at.text_input(key="entropy:q").input("1, 0, 1").run()
+    at.text_input(key=KEY["q"]).input("1, 0, 1").run()
     assert _metrics(at)["KL(P‖Q) in bits"] == "∞" and _metrics(at)["H(P, Q) in bits"] == "∞"
     assert any("infinite" in i.value and "**green**" in i.value for i in at.info)
     assert not problems(at)
@@ -109,9 +112,9 @@ def test_typed_distributions_and_their_problems():
     assert "KL = ∞" in split["data"][1]["text"]
     for text, words in (("1, -2, 3", "negative"), ("1, 2", "P has 3 outcomes but Q has 2"),
                         ("1, two, 3", "not a number"), (", ".join(["1"] * 11), "between 2 and 10")):
-        at.text_input(key="entropy:q").input(text).run()
+        at.text_input(key=KEY["q"]).input(text).run()
         if "between" in words:
-            at.text_input(key="entropy:p").input(text).run()
+            at.text_input(key=KEY["p"]).input(text).run()
         assert any(words in w.value for w in at.warning), (text, [w.value for w in at.warning])
         assert not problems(at)
 
@@ -120,18 +123,18 @@ def test_q_temperature_and_restore_button():
     at = open_page(PAGE, {"preset": "guess1"})
     before = _num(_metrics(at)["H(Q) in bits"])
     assert any("0.737 bits" in c.value for c in at.caption)  # the preset's own explanation
-    at.select_slider(key="entropy:qt").set_value(4.0).run()
+    at.select_slider(key=KEY["q_temperature"]).set_value(4.0).run()
     assert _num(_metrics(at)["H(Q) in bits"]) > before
     assert any("You changed the preset" in c.value for c in at.caption)
-    at.text_input(key="entropy:p").input("1, 1, 1").run()
+    at.text_input(key=KEY["p"]).input("1, 1, 1").run()
     at.button(key="entropy:restore").click().run()
-    assert at.text_input(key="entropy:p").value == "0, 1, 0"
-    assert at.select_slider(key="entropy:qt").value == 1.0
+    assert at.text_input(key=KEY["p"]).value == "0, 1, 0"
+    assert at.select_slider(key=KEY["q_temperature"]).value == 1.0
     assert any("0.737 bits" in c.value for c in at.caption)
 
 
 def test_binary_entropy_point_follows_the_slider(default_page):
-    default_page.slider(key="entropy:coin").set_value(0.5).run()
+    default_page.slider(key=KEY["heads"]).set_value(0.5).run()
     point = _chart(default_page, "binary")["data"][1]
     assert _arr(point["x"]).tolist() == [0.5] and _arr(point["y"])[0] == pytest.approx(1.0)
 
@@ -142,9 +145,9 @@ def test_a_link_sets_every_main_control():
               "ntrain": "400", "epochs": "10", "lr": "0.003", "seed": "7", "img": "5"}
     at = open_page(PAGE, params)
     assert not problems(at) and not at.warning
-    assert at.selectbox(key="entropy:preset").value == "guess2"
-    assert at.text_input(key="entropy:p").value == "1, 2, 3"
-    assert at.slider(key="entropy:coin").value == 0.1
+    assert at.selectbox(key=KEY["preset"]).value == "guess2"
+    assert at.text_input(key=KEY["p"]).value == "1, 2, 3"
+    assert at.slider(key=KEY["heads"]).value == 0.1
     fit = at.session_state["entropy:klfit"].trainer.config
     assert (fit.gap, fit.start_mean) == (4.0, -2.0)
     lab = at.session_state["entropy:lab"].trainer.config
@@ -157,7 +160,7 @@ def test_a_bad_link_value_falls_back_with_a_notice():
     at = open_page(PAGE, {"qt": "banana", "loss": "focal"})
     warnings = " ".join(w.value for w in at.warning)
     assert "temperature T" in warnings and "Loss" in warnings
-    assert at.select_slider(key="entropy:qt").value == 1.0
+    assert at.select_slider(key=KEY["q_temperature"]).value == 1.0
     assert not problems(at)
 
 
@@ -171,7 +174,7 @@ def test_teacher_view_changes_with_temperature():
     names = [t["name"] for t in _chart(at, "teacher")["data"]]
     assert names[0].startswith("teacher at T = 1 ") and names[1].startswith("teacher at T = 4 ")
     low = 1 - _arr(_chart(at, "teacher")["data"][1]["y"]).max()
-    at.select_slider(key="entropy:T").set_value(20.0).run()
+    at.select_slider(key=KEY["temperature"]).set_value(20.0).run()
     data = _chart(at, "teacher")["data"]
     assert data[1]["name"].startswith("teacher at T = 20 ")
     assert 1 - _arr(data[1]["y"]).max() > low + 0.1  # softer: more mass off the top class
@@ -211,7 +214,7 @@ def test_loss_lab_trains_live_and_overlays_runs():
     runs = _chart(at, "runs")
     assert [t["name"] for t in runs["data"]] == ["run 1: cross-entropy, 32 units, 100 images"]
     # A second run, with label smoothing, is drawn next to the first.
-    at.selectbox(key="entropy:loss").set_value("smooth").run()
+    at.selectbox(key=KEY["method"]).set_value("smooth").run()
     press(at, "Start", panel="entropy:lab")
     tick_until(at, lambda a: _metrics(a)["Epoch"] == "10 of 10" and not a.session_state["entropy:lab"].running)
     names = [t["name"] for t in _chart(at, "runs")["data"]]
@@ -268,9 +271,16 @@ def _open_tab(at) -> str:
 @pytest.mark.parametrize(("link", "tab"), [
     ({}, "🎲 A · Entropy, cross-entropy, KL"),
     ({"p": "1, 2, 3", "unit": "nats"}, "🎲 A · Entropy, cross-entropy, KL"),
+    ({"p_dist": "1, 2, 3", "heads_probability": "0.2"}, "🎲 A · Entropy, cross-entropy, KL"),
     ({"gap": "8"}, "⛰️ A · Forward vs reverse KL"),
+    ({"peak_gap": "8"}, "⛰️ A · Forward vs reverse KL"),
+    ({"start_mean": "-1", "unit": "nats"}, "⛰️ A · Forward vs reverse KL"),
     ({"loss": "distill", "T": "8", "unit": "nats"}, "🧪 B · Loss lab (live training)"),
     ({"epochs": "10", "gap": "8"}, "🧪 B · Loss lab (live training)"),
+    ({"img": "5"}, "🧪 B · Loss lab (live training)"),  # an old code alone
+    ({"temperature": "8", "p_dist": "1, 2, 3"}, "🧪 B · Loss lab (live training)"),
+    ({"label_smoothing": "0.2", "peak_gap": "8"}, "🧪 B · Loss lab (live training)"),
+    ({"train_images": "400"}, "🧪 B · Loss lab (live training)"),
 ])
 def test_a_link_opens_the_tab_its_settings_belong_to(link, tab):
     """A link to loss-lab settings opened on the first tab, where none of them are on screen."""
@@ -292,7 +302,8 @@ def _url_params_in(at, block) -> set[str]:
 
 
 def test_the_tab_parameter_lists_match_the_widgets_each_tab_draws():
-    from ui.entropy_views import FIT_PARAMS, LAB_PARAMS
+    from ui.entropy_views import FIT_URLS as FIT_PARAMS
+    from ui.entropy_views import LAB_URLS as LAB_PARAMS
 
     lab, fit, first = set(), set(), set()
     for method in ("ce", "smooth", "penalty", "distill"):  # each loss draws its own extra slider
@@ -301,5 +312,96 @@ def test_the_tab_parameter_lists_match_the_widgets_each_tab_draws():
         fit |= _url_params_in(at, at.tabs[1])
         lab |= _url_params_in(at, at.tabs[2])
     assert lab == LAB_PARAMS and fit == FIT_PARAMS
+    assert lab == {"loss", "label_smoothing", "confidence_penalty", "soft_weight", "temperature", "hidden_units",
+                   "train_images", "epochs", "lr", "seed", "image"}
     assert first and not first & (LAB_PARAMS | FIT_PARAMS)
+    assert first | fit | lab | {"unit"} == {p.url for p in PARAMS}  # every control is drawn (units: above the tabs)
+
+
+# -- links from before the parameter table (issue 12) ---------------------------------------
+
+# What a link looked like before the table (the codes of the hand-bound widgets), and the same
+# settings under today's names, written out by hand. Each loss draws its own extra slider.
+OLD_LINKS = {
+    "distill": {"preset": "guess2", "unit": "nats", "p": "1, 2, 3", "q": "3, 2, 1", "qt": "2", "coin": "0.1",
+                "gap": "4", "mu0": "-2", "loss": "distill", "T": "8", "alpha": "0.5", "hidden": "64",
+                "ntrain": "400", "epochs": "10", "lr": "0.003", "seed": "7", "img": "5"},
+    "smooth": {"loss": "smooth", "eps": "0.2", "hidden": "16", "T": "2", "coin": "0.75", "mu0": "0.5"},
+    "penalty": {"loss": "penalty", "beta": "0.45", "ntrain": "800", "qt": "0.5", "gap": "9.5", "img": "0"},
+}
+NEW_LINKS = {
+    "distill": {"preset": "guess2", "unit": "nats", "p_dist": "1, 2, 3", "q_dist": "3, 2, 1", "q_temperature": "2",
+                "heads_probability": "0.1", "peak_gap": "4", "start_mean": "-2", "loss": "distill",
+                "temperature": "8", "soft_weight": "0.5", "hidden_units": "64", "train_images": "400",
+                "epochs": "10", "lr": "0.003", "seed": "7", "image": "5"},
+    "smooth": {"loss": "smooth", "label_smoothing": "0.2", "hidden_units": "16", "temperature": "2",
+               "heads_probability": "0.75", "start_mean": "0.5"},
+    "penalty": {"loss": "penalty", "confidence_penalty": "0.45", "train_images": "800", "q_temperature": "0.5",
+                "peak_gap": "9.5"},  # image 0 is not the default (487): it stays in the link below
+}
+NEW_LINKS["penalty"]["image"] = "0"
+
+
+def _bound_widgets(at) -> dict:
+    """Session key -> value of every URL-bound widget on the page."""
+    out = {}
+    for kind in ("slider", "select_slider", "selectbox", "number_input", "radio", "toggle", "checkbox", "text_input"):
+        for w in getattr(at, kind):
+            if w.key and w.key.startswith("entropy:") and f"_url_last:{w.key}" in at.session_state:
+                out[w.key] = w.value
+    return out
+
+
+def _link(at) -> dict[str, str]:
+    return {k: (v[0] if isinstance(v, list) else v) for k, v in ((k, at.query_params[k]) for k in at.query_params)}
+
+
+@pytest.mark.parametrize("method", list(OLD_LINKS))
+def test_an_old_link_opens_the_same_settings_and_is_rewritten_with_the_new_names(method):
+    old, new = open_page(PAGE, OLD_LINKS[method]), open_page(PAGE, NEW_LINKS[method])
+    for at in (old, new):
+        assert not problems(at) and not at.warning, [w.value for w in at.warning]
+    widgets = _bound_widgets(old)
+    assert widgets == _bound_widgets(new)
+    assert _link(old) == NEW_LINKS[method] == _link(new)  # the page's link now carries the new names
+    assert _open_tab(old) == _open_tab(new) == "🧪 B · Loss lab (live training)"
+    lab = old.session_state["entropy:lab"].trainer.config
+    fit = old.session_state["entropy:klfit"].trainer.config
+    if method == "distill":
+        assert widgets[KEY["p"]] == "1, 2, 3" and widgets[KEY["q_temperature"]] == 2.0
+        assert widgets[KEY["heads"]] == 0.1 and widgets[KEY["image"]] == 5 and widgets[KEY["seed"]] == 7
+        assert (lab.method, lab.temperature, lab.alpha, lab.hidden, lab.n_train, lab.epochs, lab.lr, lab.seed) == (
+            "distill", 8.0, 0.5, 64, 400, 10, 0.003, 7)
+        assert (fit.gap, fit.start_mean) == (4.0, -2.0)
+    elif method == "smooth":
+        assert (lab.method, lab.smoothing, lab.hidden) == ("smooth", 0.2, 16)
+        assert widgets[KEY["temperature"]] == 2.0 and widgets[KEY["heads"]] == 0.75
+        assert (fit.gap, fit.start_mean) == (7.0, 0.5)
+    else:
+        assert (lab.method, lab.penalty, lab.n_train) == ("penalty", 0.45, 800)
+        assert widgets[KEY["q_temperature"]] == 0.5 and widgets[KEY["image"]] == 0 and fit.gap == 9.5
+
+
+def test_defaults_match_the_configs_and_the_presets_set_p_q_and_the_temperature():
+    from core.info import PRESETS
+    from core.info_fit import KLFitConfig
+    from core.losslab import LossLabConfig
+
+    at = open_page(PAGE)
+    widgets = _bound_widgets(at)
+    assert widgets[KEY["method"]] == LossLabConfig().method and widgets[KEY["temperature"]] == 4.0
+    assert widgets[KEY["epochs"]] == 30 and widgets[KEY["lr"]] == 0.01 and widgets[KEY["image"]] == 487
+    assert widgets[KEY["gap"]] == KLFitConfig().gap == 7.0 and widgets[KEY["start_mean"]] == 1.0
+    assert at.session_state["entropy:lab"].trainer.config == LossLabConfig()
+    assert _link(at) == {}
+    at.select_slider(key=KEY["q_temperature"]).set_value(4.0).run()
+    at.slider(key=KEY["heads"]).set_value(0.9).run()
+    _set_preset(at, "zero")
+    widgets = _bound_widgets(at)
+    assert (widgets[KEY["p"]], widgets[KEY["q"]]) == ("1, 1, 1", "1, 1, 0") == (PRESETS["zero"].p, PRESETS["zero"].q)
+    assert widgets[KEY["q_temperature"]] == 1.0 and widgets[KEY["heads"]] == 0.9  # the coin is not the preset's
+    # P and Q default to the preset's: the link names the preset only (as before the table)
+    assert _link(at) == {"preset": "zero", "heads_probability": "0.9"}
+    again = open_page(PAGE, {"preset": "zero"})
+    assert (again.text_input(key=KEY["p"]).value, again.text_input(key=KEY["q"]).value) == ("1, 1, 1", "1, 1, 0")
 

@@ -14,8 +14,8 @@ import streamlit as st
 
 from core.info import entropy
 from core.losslab import (
-    METHOD_NAMES,
-    METHODS,
+    METHOD_SETTING,
+    PARAMS,
     LossLabConfig,
     LossLabSnapshot,
     LossLabTrainer,
@@ -45,8 +45,6 @@ LAB_KEY = f"{TOPIC}:lab"
 RUNS_KEY = f"{TOPIC}:runs"
 COUNTER_KEY = f"{TOPIC}:run_counter"
 KEEP_RUNS = 4
-DEFAULT_IMAGE = 487  # a validation 4: the teacher says 99.5 % "4" at T = 1, and at T = 4 shows it looks a bit like a 6
-TEMPERATURES = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 10.0, 15.0, 20.0)
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the teacher (5 MLPs)…")
@@ -62,40 +60,21 @@ def default_teacher() -> Teacher:
 
 
 def _controls(url: UrlState) -> tuple[LossLabConfig, float]:
+    """The lab's controls (core.losslab.PARAMS); a method draws only its own setting."""
     c1, c2, c3, c4 = st.columns(4)
     with c1:
-        method = url.selectbox("Loss", "loss", list(METHODS), "ce", format_func=METHOD_NAMES.get)
-        if method == "smooth":
-            eps = url.slider("Label smoothing ε", "eps", 0.0, 0.5, 0.1, step=0.05,
-                             help="The target puts 1 − ε on the label and ε/10 on every digit.")
-        else:
-            eps = LossLabConfig.smoothing
-        if method == "penalty":
-            beta = url.slider("Confidence penalty β", "beta", 0.0, 1.0, 0.3, step=0.05,
-                              help="Loss = cross-entropy − β × entropy of the prediction (in nats).")
-        else:
-            beta = LossLabConfig.penalty
-        if method == "distill":
-            alpha = url.slider("Weight α of the teacher's soft targets", "alpha", 0.0, 1.0, 0.7, step=0.1,
-                               help="Loss = α·T²·KL(teacher_T ‖ student_T) + (1 − α)·cross-entropy with the labels.")
-        else:
-            alpha = LossLabConfig.alpha
+        values = {"method": url.widget(PARAMS["method"])}
+        setting = METHOD_SETTING.get(values["method"])
+        if setting is not None:
+            values[setting] = url.widget(PARAMS[setting])
     with c2:
-        temperature = url.select_slider(
-            "Temperature T", "T", list(TEMPERATURES), 4.0,
-            help="Softens the teacher's probabilities: softmax(logits / T). Used by distillation, and by the "
-                 "teacher view below whatever the loss.")
-        hidden = url.select_slider("Student hidden units", "hidden", [8, 16, 32, 64, 128], 32)
+        values |= url.widgets(PARAMS, ["temperature", "hidden"])
     with c3:
-        n_train = url.select_slider("Training images for the student", "ntrain", [100, 200, 400, 800, 1297], 200)
-        epochs = url.select_slider("Epochs", "epochs", [10, 20, 30, 50, 100], 30)
+        values |= url.widgets(PARAMS, ["n_train", "epochs"])
     with c4:
-        lr = url.select_slider("Learning rate (Adam)", "lr", [0.001, 0.003, 0.01, 0.03, 0.1, 0.3], 0.01)
-        seed = url.number_input("Seed", "seed", 0, 9999, 0, step=1,
-                                help="Sets the student's initial weights, its training images and their order.")
-    config = LossLabConfig(method=method, smoothing=eps, penalty=beta, temperature=temperature, alpha=alpha,
-                           hidden=hidden, n_train=n_train, lr=lr, epochs=epochs, seed=int(seed)).relevant()
-    return config, temperature
+        values |= url.widgets(PARAMS, ["lr", "seed"])
+    config = LossLabConfig(**{**values, "seed": int(values["seed"])}).relevant()
+    return config, values["temperature"]
 
 
 def _dark_knowledge(url: UrlState, teacher: Teacher, temperature: float, unit: str) -> tuple[int, np.ndarray]:
@@ -107,7 +86,7 @@ def _dark_knowledge(url: UrlState, teacher: Teacher, temperature: float, unit: s
     )
     left, right = st.columns([1, 3])
     with left:
-        index = url.slider("Validation image", "img", 0, len(split.y_val) - 1, DEFAULT_IMAGE)
+        index = url.widget(PARAMS["image"])
         st.plotly_chart(digit_figure(split.val_images[index], int(split.y_val[index])), key=f"{TOPIC}:fig:digit")
     p1 = teacher.probabilities(index, 1.0)
     pt = teacher.probabilities(index, temperature)
@@ -252,8 +231,5 @@ def loss_lab_section(unit: str) -> None:
     config, temperature = _controls(url)
     image, teacher_probs = _dark_knowledge(url, teacher, temperature, unit)
     st.divider()
-    lab_panel(config, teacher, unit, image, teacher_probs)
-    run = current_run(LAB_KEY)
-    if run is not None:
-        _remember(run)
+    lab_panel(config, teacher, unit, image, teacher_probs)  # its ticks keep this session's runs (_remember)
     _comparison(unit)

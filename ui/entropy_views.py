@@ -9,14 +9,28 @@ figures from ``core.plots.info``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.info import MAX_OUTCOMES, Comparison, as_distribution, compare, parse_pair, sharpen, total_weight
-from core.info_fit import MAX_GAP, KLFitConfig, KLFitTrainer, moment_match
+from core import info_fit, losslab
+from core.info import (
+    MAX_OUTCOMES,
+    PRESET_CONTROLS,
+    PRESETS,
+    Comparison,
+    Preset,
+    as_distribution,
+    compare,
+    parse_pair,
+    sharpen,
+    total_weight,
+)
+from core.info import PARAMS as INFO_PARAMS
+from core.info_fit import KLFitConfig, KLFitTrainer, moment_match
+from core.params import ParamTable
 from core.plots.info import (
     binary_entropy_figure,
     clean,
@@ -34,80 +48,44 @@ from ui.url_state import UrlState
 
 TOPIC = "entropy"
 LETTERS = tuple("ABCDEFGHIJ")
-UNITS = ("bits", "nats")
+FIT_LR = 0.1  # the page's rate for both fits: 300 steps reach the optimum (tests/test_entropy_page.py)
 
-
-@dataclass(frozen=True)
-class Preset:
-    title: str
-    p: str
-    q: str
-    labels: tuple[str, ...] | None = None
-    note: str = ""
-
-
-PRESETS: dict[str, Preset] = {
-    "bins": Preset(
-        "Two bins of balls: P = 2 red, 3 green, 4 blue; Q = 4, 4, 1", "2, 3, 4", "4, 4, 1",
-        ("red", "green", "blue"),
-        "You draw a ball from bin P. Its entropy, H(P) = 1.53 bits, is the average information one draw "
-        "gives you. H(P, Q) is what you pay on average if you encode P's draws with a code built for bin Q.",
-    ),
-    "guess1": Preset(
-        "Classifier: true class B, prediction (0.15, 0.60, 0.25)", "0, 1, 0", "0.15, 0.60, 0.25",
-        ("A", "B", "C"),
-        "P is the label (all mass on B), Q the classifier's prediction. The cross-entropy loss is "
-        "-log₂ 0.60 = 0.737 bits (the seed's notes round it down to 0.736).",
-    ),
-    "guess2": Preset(
-        "Classifier: true class B, confident prediction (0.05, 0.90, 0.05)", "0, 1, 0", "0.05, 0.90, 0.05",
-        ("A", "B", "C"),
-        "The more confident, correct prediction costs only -log₂ 0.90 = 0.152 bits. Training a classifier "
-        "with cross-entropy pushes exactly this number down.",
-    ),
-    "uniform": Preset(
-        "Uniform P (4 outcomes) against a skewed Q", "1, 1, 1, 1", "4, 3, 2, 1", None,
-        "A uniform P has the largest entropy possible for 4 outcomes: log₂ 4 = 2 bits.",
-    ),
-    "onehot": Preset(
-        "One-hot P (certain outcome) against a uniform Q", "0, 0, 1, 0", "1, 1, 1, 1", None,
-        "A certain outcome carries no information: H(P) = 0, so all of H(P, Q) is KL divergence.",
-    ),
-    "zero": Preset(
-        "Q says an outcome P can produce is impossible", "1, 1, 1", "1, 1, 0", None,
-        "Q puts probability 0 on outcome C, which P produces a third of the time.",
-    ),
-}
-Q_TEMPERATURES = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 4.0, 8.0)
+# The page's one table: Part A and the units (core.info), the KL fit (core.info_fit), the loss lab
+# (core.losslab). Each control's label, link name, range, default and old link codes live there.
+PARAMS = ParamTable(None, [*INFO_PARAMS, *info_fit.PARAMS, *losslab.PARAMS])
 
 TAB_A = "🎲 A · Entropy, cross-entropy, KL"
 TAB_FIT = "⛰️ A · Forward vs reverse KL"
 TAB_LAB = "🧪 B · Loss lab (live training)"
 TABS = (TAB_A, TAB_FIT, TAB_LAB)
-# The link parameters each later tab binds (ui/entropy_lab_views.py for the lab; a test checks
-# these lists against the widgets each tab draws). A link carrying any of them opens that tab.
-LAB_PARAMS = frozenset({"loss", "eps", "beta", "alpha", "T", "hidden", "ntrain", "epochs", "lr", "seed", "img"})
-FIT_PARAMS = frozenset({"gap", "mu0"})
+# A link carrying any of a later tab's settings opens that tab (a test checks these against the
+# widgets each tab draws).
+LAB_URLS = frozenset(p.url for p in losslab.PARAMS)
+FIT_URLS = frozenset(p.url for p in info_fit.PARAMS)
+
+
+def upgrade_link() -> None:
+    """Rename the codes of links from before the parameter table; call before any widget."""
+    UrlState(TOPIC).upgrade_link(PARAMS)
 
 
 def opening_tab() -> str:
     """The tab to open: the loss lab's when the link carries lab settings, else the fit's when
     it carries fit settings, else the first. Decided once per session, at the first visit,
-    so the open tab never changes under a learner who edits settings."""
+    so the open tab never changes under a learner who edits settings. Call after ``upgrade_link``.
+
+    (It reads which names the link has: the one read of the link outside ``UrlState``, which
+    has no way to say that before the widgets are drawn.)"""
     key = f"{TOPIC}:opening_tab"
     if key not in st.session_state:
         params = set(st.query_params)
-        st.session_state[key] = TAB_LAB if params & LAB_PARAMS else TAB_FIT if params & FIT_PARAMS else TAB_A
+        st.session_state[key] = TAB_LAB if params & LAB_URLS else TAB_FIT if params & FIT_URLS else TAB_A
     return st.session_state[key]
 
 
 def unit_picker() -> str:
     """The bits / nats choice every section of the page uses."""
-    return UrlState(TOPIC).radio(
-        "Units", "unit", list(UNITS), "bits", horizontal=True,
-        format_func={"bits": "bits (log base 2)", "nats": "nats (natural log)"}.get,
-        help="1 nat = 1 / ln 2 ≈ 1.443 bits. Losses in machine learning are usually in nats.",
-    )
+    return UrlState(TOPIC).widget(PARAMS["unit"])
 
 
 def fmt(value: float, unit: str = "") -> str:
@@ -118,10 +96,9 @@ def fmt(value: float, unit: str = "") -> str:
 
 
 def _apply_preset(url: UrlState) -> None:
-    preset = PRESETS[st.session_state[url.key("preset")]]
-    st.session_state[url.key("p")] = preset.p
-    st.session_state[url.key("q")] = preset.q
-    st.session_state[url.key("qt")] = 1.0
+    """The preset box's and the restore button's callback: the preset's P and Q, temperature 1."""
+    preset = PRESETS[st.session_state[url.param_key(PARAMS["preset"])]]
+    url.apply(PRESET_CONTROLS, {"p": preset.p, "q": preset.q})
 
 
 def _outcome_labels(preset: Preset, n: int) -> list[str]:
@@ -187,20 +164,16 @@ def distributions_section(unit: str) -> None:
     url = UrlState(TOPIC)
     left, right = st.columns([3, 2])
     with left:
-        key = url.selectbox("Preset", "preset", list(PRESETS), "bins", format_func=lambda k: PRESETS[k].title,
-                            on_change=_apply_preset, args=(url,))
+        key = url.widget(PARAMS["preset"], on_change=_apply_preset, args=(url,))
         preset = PRESETS[key]
-        p_text = url.text_input("P, the true distribution: counts or probabilities, separated by commas",
-                                "p", preset.p, help="For example 2, 3, 4 (counts) or 0.2, 0.3, 0.5. 2 to 10 entries.")
-        q_text = url.text_input("Q, the model's distribution (same number of entries)", "q", preset.q)
+        # P and Q default to the chosen preset's (so a link names them only when they differ from it)
+        p_text = url.widget(replace(PARAMS["p"], default=preset.p))
+        q_text = url.widget(replace(PARAMS["q"], default=preset.q))
     with right:
-        qt = url.select_slider(
-            "Flatten or sharpen Q: temperature T", "qt", list(Q_TEMPERATURES), 1.0,
-            help="Replaces Q by Q^(1/T), renormalised. T > 1 flattens Q towards uniform, T < 1 makes it peakier; "
-                 "zeros stay zeros. The same softening as distillation's temperature in the loss lab.",
-        )
+        qt = url.widget(PARAMS["q_temperature"])
         st.button("↺ Back to the preset's P and Q", key=f"{TOPIC}:restore", on_click=_apply_preset, args=(url,))
-        if (p_text.strip(), q_text.strip(), qt) != (preset.p, preset.q, 1.0):
+        shown = {"p": p_text.strip(), "q": q_text.strip(), "q_temperature": qt}
+        if shown != PRESET_CONTROLS.preset({"p": preset.p, "q": preset.q}):
             st.caption("You changed the preset's P, Q or temperature: the numbers below are yours. "
                        "↺ brings the preset back.")
         elif preset.note:
@@ -268,7 +241,7 @@ def _binary_entropy_block(url: UrlState, unit: str) -> None:
     st.subheader("The binary entropy curve")
     left, right = st.columns([1, 2])
     with left:
-        coin = url.slider("Probability of heads, p", "coin", 0.0, 1.0, 0.3, step=0.01)
+        coin = url.widget(PARAMS["heads"])
         st.markdown(
             "A fair coin (p = 0.5) is the most uncertain two-outcome source: 1 bit (ln 2 = 0.693 nats) per toss. "
             "A coin that always lands heads tells you nothing: 0 bits. The curve is symmetric, "
@@ -308,12 +281,9 @@ def kl_fit_section(unit: str) -> None:
     url = UrlState(TOPIC)
     c1, c2 = st.columns(2)
     with c1:
-        gap = url.slider("Gap between the two peaks", "gap", 0.0, MAX_GAP, 7.0, step=0.5,
-                         help="Each peak is a Gaussian with standard deviation 1; the gap is the distance between them.")
+        gap = url.widget(PARAMS["gap"])
     with c2:
-        start = url.slider("Where both fits start (mean of q at step 0)", "mu0", -3.0, 3.0, 1.0, step=0.5,
-                           help="The reverse fit settles on the peak nearer its start; starting exactly at 0 it "
-                                "stays balanced between them.")
+        start = url.widget(PARAMS["start_mean"])
     mean, sd = moment_match(gap)
     st.caption(
         f"Check: the forward fit must end at p's own mean and standard deviation (moment matching): "
@@ -321,7 +291,7 @@ def kl_fit_section(unit: str) -> None:
         f"mean ±{gap / 2:.2f}, sd 1, where KL(q‖p) ≈ ln 2 = 0.693 nats = 1 bit (q misses half of p). "
         "For close peaks (gap below about 6), a single wide q can be the best reverse fit too: try starts near 0 and 3."
     )
-    config = KLFitConfig(gap=gap, start_mean=start, lr=0.1, max_steps=300)
+    config = KLFitConfig(gap=gap, start_mean=start, lr=FIT_LR)
     live_training_panel(
         f"{TOPIC}:klfit", build=lambda: KLFitTrainer(config), signature=config, render=_fit_render(unit),
         max_steps_per_update=60, default_steps_per_update=8, step_unit="gradient steps",

@@ -128,9 +128,15 @@ def _wait_finished(panel, timeout: float = 90) -> tuple[float, set[int]]:
 
 
 def test_loss_lab_trains_live_and_keeps_runs(page, server_url, console_errors, screenshot_dir):
-    open_app(page, server_url, "entropy?epochs=10")
-    _tab(page, "Loss lab")
+    open_app(page, server_url, "entropy?epochs=10&T=8")  # "T": a code from before the parameter table
     panel = _panel(page, "Loss lab")
+    # A link with lab settings opens on the lab's tab: its controls are on screen without a click.
+    expect(panel.get_by_role("combobox", name="Loss")).to_be_visible()
+    temperature = panel.get_by_role("slider", name="Temperature T")
+    expect(temperature).to_have_attribute("aria-valuetext", re.compile(r"^8(\.0)?$"))
+    wait_idle(page)
+    assert "temperature=8" in page.url and "T=8" not in page.url  # the link now says it in today's name
+    _tab(page, "Loss lab")
     expect(panel.get_by_test_id("stProgress")).to_contain_text("Epoch 0 of 10")
     panel.get_by_role("button", name="▶ Start").click()
     elapsed, epochs_seen = _wait_finished(panel)

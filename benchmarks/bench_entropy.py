@@ -75,7 +75,7 @@ def _apptest_reruns(at, change, n: int) -> float:
 
 
 def _q(at, i):
-    at.text_input(key="entropy:q").input(["4, 4, 1", "4, 4, 0", "1, 2, 3", "3, 3, 3"][i % 4])
+    at.text_input(key="entropy:q_dist").input(["4, 4, 1", "4, 4, 0", "1, 2, 3", "3, 3, 3"][i % 4])
 
 
 def _part_a_apptest() -> tuple[float, float]:

@@ -115,8 +115,8 @@ def page_rerun_ms() -> dict:
 
     out = {}
     for name, params, key, values in (
-        ("default_width", {}, "conv:w", [6, 7, 5, 8, 4, 6, 7, 5]),
-        ("transposed_numbers_kernel", {"op": "transposed", "numbers": "1"}, "conv:kernel", [2, 3, 4, 5, 4, 3, 2, 3]),
+        ("default_width", {}, "conv:width", [6, 7, 5, 8, 4, 6, 7, 5]),
+        ("transposed_numbers_kernel", {"operation": "transposed", "numbers": "1"}, "conv:kernel", [2, 3, 4, 5, 4, 3, 2, 3]),
     ):
         at = open_page("pages/conv.py", params)
         at.slider(key=key).set_value(values[-1]).run()  # warm the caches of the first setting

@@ -88,9 +88,9 @@ def _page() -> dict:
     grid = [round(0.5 + 0.05 * i, 2) for i in range(16)]
     return {
         "home_page_rerun_median_ms (the shell alone, for reference)": round(1000 * statistics.median(shell), 1),
-        "synthetic_n2000": _reruns({}, "roc:t", grid),
-        "synthetic_n20000": _reruns({"n": "20000"}, "roc:t", grid),
-        "classifiers_n4000": _reruns({"src": "models"}, "roc:tp", [round(0.2 + 0.02 * i, 2) for i in range(16)]),
+        "synthetic_n2000": _reruns({}, "roc:threshold", grid),
+        "synthetic_n20000": _reruns({"sample_size": "20000"}, "roc:threshold", grid),
+        "classifiers_n4000": _reruns({"source": "models"}, "roc:model_threshold", [round(0.2 + 0.02 * i, 2) for i in range(16)]),
     }
 
 

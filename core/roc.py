@@ -388,6 +388,64 @@ def cheapest_on_grid(c: CurveCounts, grid: np.ndarray, c_fp: float, c_fn: float)
     return float(grid[best[np.argmin(np.abs(grid[best] - target))]] if math.isfinite(target) else grid[best[-1]])
 
 
+def iso_cost_slope(c: CurveCounts, c_fp: float, c_fn: float) -> float:
+    """Slope of the lines of equal cost in ROC space, (c_fp x N) / (c_fn x P).
+
+    The cost c_fp x FPR x N + c_fn x (1 - TPR) x P is constant along
+    TPR = slope x FPR + constant; ``inf`` (a vertical line) when a miss is free.
+    """
+    return (c_fp * c.n_neg) / (c_fn * c.n_pos) if c_fn > 0 else math.inf
+
+
+def cost_per_case(c: CurveCounts, c_fp: float, c_fn: float) -> np.ndarray:
+    """Average error cost per case, (c_fp x FP + c_fn x FN) / (P + N), at every threshold of ``c``."""
+    return (c_fp * c.fp + c_fn * c.fn) / (c.n_pos + c.n_neg)
+
+
+@dataclass(frozen=True)
+class CostPoints:
+    """Everything the page shows about error costs, for one pair of costs and one threshold.
+
+    The cheapest threshold (``choice``) with its errors, where it sits on the
+    ROC and PR curves, the slope of the lines of equal cost, the cost per
+    case at every threshold, and what the current threshold and the best
+    slider position (``grid``) cost.
+    """
+
+    choice: CostChoice
+    fp: int  # errors at the cheapest threshold
+    fn: int
+    roc_point: tuple[float, float]  # (FPR, TPR) of the cheapest threshold
+    pr_point: tuple[float, float] | None  # (recall, precision); None when it calls nothing positive
+    iso_slope: float
+    per_case: np.ndarray  # cost per case at every threshold of the counts (``CurveCounts.thresholds``)
+    current_per_case: float  # at the threshold asked about
+    slider_best: float  # the cheapest value of ``grid``
+    slider_best_per_case: float
+
+    @property
+    def slider_reaches_optimum(self) -> bool:
+        """Whether a grid position costs as little as the exact optimum (it may fall between two)."""
+        return math.isclose(self.slider_best_per_case, self.choice.cost_per_case)
+
+
+def cost_points(c: CurveCounts, c_fp: float, c_fn: float, threshold: float, grid: np.ndarray) -> CostPoints:
+    """The cheapest threshold for the costs, its points on the curves and the iso-cost slope,
+    and the cost per case of ``threshold`` and of the cheapest of ``grid`` (a slider's positions)."""
+    choice = cost_optimal(c, c_fp, c_fn)
+    i, n = choice.index, c.n_pos + c.n_neg
+    tp, fp = int(c.tp[i]), int(c.fp[i])
+    best = cheapest_on_grid(c, grid, c_fp, c_fn)
+    at = c.costs_at(np.array([threshold, best], dtype=np.float64), c_fp, c_fn) / n
+    return CostPoints(
+        choice=choice, fp=fp, fn=c.n_pos - tp,
+        roc_point=(fp / c.n_neg, tp / c.n_pos),
+        pr_point=(tp / c.n_pos, tp / (tp + fp)) if tp + fp else None,
+        iso_slope=iso_cost_slope(c, c_fp, c_fn), per_case=cost_per_case(c, c_fp, c_fn),
+        current_per_case=float(at[0]), slider_best=best, slider_best_per_case=float(at[1]),
+    )
+
+
 @dataclass(frozen=True)
 class ThresholdRange:
     """The positions of a threshold slider: ``lo``, ``lo + step``, ..., ``hi``.

@@ -9,6 +9,10 @@
    (logistic regression, random forest) scored on a held-out half.
 3. ``MlpTrainer``: a small torch MLP trained live on the same problem (a
    ``GuardedTrainer``), whose test scores feed the same curves.
+
+``PARAMS`` declares every control of the page once (``core.params``), and
+``synthetic_config`` / ``dataset_config`` / ``mlp_config`` build the configs
+from the controls' values.
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ import torch
 from scipy.special import ndtr
 from torch import nn
 
-from core.device import pick
-from core.roc import average_precision, roc_auc
+from core.params import Param, ParamTable
+from core.roc import average_precision, roc_auc, threshold_range
 from core.trainer import GuardedTrainer, Snapshot, build_seeded
 
 # -- 1. synthetic scores -------------------------------------------------------
@@ -187,10 +191,7 @@ class MlpTrainer(GuardedTrainer):
     divergence_hint = "The learning rate is too high for this network: lower it and press Reset."
 
     def __init__(self, config: MlpConfig, device: torch.device | None = None) -> None:
-        super().__init__()
-        self.config = config
-        self.max_steps = config.max_steps
-        self.device = pick() if device is None else device
+        super().__init__(config, max_steps=config.max_steps, device=device)
         data = make_dataset(config.data)
         self.y_test = data.y_test
         self.x = torch.from_numpy(data.x_train).to(self.device)
@@ -205,8 +206,6 @@ class MlpTrainer(GuardedTrainer):
         n_pos = float(data.y_train.sum())
         weight = (len(data.y_train) - n_pos) / n_pos if config.balanced else 1.0
         self.pos_weight = torch.tensor([weight], device=self.device)
-        self._steps: list[np.ndarray] = []
-        self._losses: list[np.ndarray] = []
 
     def _stateful(self):
         return (self.model, self.optimizer)
@@ -223,22 +222,102 @@ class MlpTrainer(GuardedTrainer):
         self.optimizer.step()
         return loss.detach()
 
-    def _record(self, first_step: int, losses: np.ndarray) -> None:
-        self._steps.append(np.arange(first_step + 1, first_step + len(losses) + 1))
-        self._losses.append(losses[:, 0])
-
     @torch.no_grad()
     def test_scores(self) -> np.ndarray:
         return torch.sigmoid(self.model(self.x_test).squeeze(1)).double().cpu().numpy()
 
     def snapshot(self) -> MlpSnapshot:
         scores = self.test_scores()
-        empty = np.zeros(0)
+        steps, losses = self.loss_history  # the base keeps every good step's loss (one column)
         return MlpSnapshot(
             step=self.step, done=self.done, error=self.error,
             metrics={"auc": roc_auc(self.y_test, scores), "ap": average_precision(self.y_test, scores)},
             y_test=self.y_test, scores=scores,
-            loss_steps=np.concatenate(self._steps) if self._steps else empty,
-            losses=np.concatenate(self._losses) if self._losses else empty,
+            loss_steps=steps, losses=losses[:, 0] if losses.size else np.zeros(0),
         )
 
+
+
+# -- 4. the page's controls: one table ----------------------------------------------
+
+SOURCES = {"synthetic": "🎲 Synthetic scores", "models": "🧠 Trained classifiers", "csv": "📄 Your own CSV"}
+MODEL_NAMES = {**SKLEARN_MODELS, "mlp": "MLP (torch, trained live)"}
+COSTS = (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100)
+
+# Threshold sliders. The synthetic one spans the scores drawn (the page narrows ``lo`` / ``hi``
+# to ``threshold_range(min, max, SYNTHETIC_STEP)``; the table's bounds only hold every score
+# the controls can produce). The classifiers' scores are probabilities, 0 to 1 inclusive (a
+# random forest often scores exactly 1.0): the slider goes one step past 1, where nothing is
+# called positive.
+SYNTHETIC_STEP = 0.05
+MODEL_THRESHOLDS = threshold_range(0.0, 1.0, step=0.01)
+
+
+def _pct(fraction: float) -> int:
+    return round(100 * fraction)
+
+
+PARAMS = ParamTable(None, [
+    Param("source", "Source of scores", "radio", default="synthetic", options=tuple(SOURCES),
+          format_func=SOURCES.get, widget_args={"horizontal": True}, old=("src",)),
+    # synthetic scores (SyntheticConfig)
+    Param("separation", "Separation of the classes", "slider", default=SyntheticConfig.separation,
+          lo=0.0, hi=4.0, step=0.1, old=("sep",),
+          help="Mean positive score minus mean negative score, in units of the negatives' spread."),
+    Param("spread", "Spread of the positives", "slider", default=SyntheticConfig.spread, lo=0.5, hi=2.0, step=0.1,
+          help="Standard deviation of the positives' scores; the negatives' is 1."),
+    Param("prevalence_percent", "Prevalence (share of positives, %)", "select_slider", url="prevalence",
+          default=_pct(SyntheticConfig.prevalence), options=(1, 2, 5, 10, 20, 30, 50), old=("prev",)),
+    Param("n", "Sample size", "select_slider", url="sample_size", default=SyntheticConfig.n,
+          options=(200, 500, 1000, 2000, 5000, 10000, 20000), old=("n",)),
+    Param("seed", "Seed", "number", default=SyntheticConfig.seed, lo=0, hi=9999, step=1),
+    # trained classifiers (DatasetConfig, MlpConfig)
+    Param("data_prevalence_percent", "Prevalence (share of positives, %)", "select_slider", url="data_prevalence",
+          default=_pct(DatasetConfig.prevalence), options=(1, 2, 5, 10, 20, 50), old=("mprev",)),
+    Param("n_samples", "Samples (half train, half test)", "select_slider", url="data_samples",
+          default=DatasetConfig.n_samples, options=(2000, 4000, 8000), old=("mn",)),
+    Param("class_sep", "Class separation", "slider", url="data_separation", default=DatasetConfig.class_sep,
+          lo=0.5, hi=2.0, step=0.1, old=("msep",), help="make_classification's class_sep: larger is easier."),
+    Param("data_seed", "Seed", "number", default=DatasetConfig.seed, lo=0, hi=9999, step=1, old=("mseed",)),
+    Param("hidden", "MLP hidden units per layer", "select_slider", url="hidden_units", default=MlpConfig.hidden,
+          options=(4, 8, 16, 32, 64), old=("hid",)),
+    Param("lr", "MLP learning rate", "select_slider", url="learning_rate", default=MlpConfig.lr,
+          options=(0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0), old=("lr",)),
+    Param("balanced", "Weight positives by N/P in the loss", "toggle", url="balanced_loss",
+          default=MlpConfig.balanced, old=("bal",),
+          help="Re-weighting shifts the scores (and so the best threshold) much more than the ROC."),
+    Param("model", "Model to analyse below", "radio", default="logistic", options=tuple(MODEL_NAMES),
+          format_func=MODEL_NAMES.get, widget_args={"horizontal": True}),
+    # the threshold, the costs, the intervals, the histogram
+    Param("threshold", "Threshold: a case is called positive when its score ≥ this", "slider", default=1.0,
+          lo=-10.0, hi=20.0, step=SYNTHETIC_STEP, old=("t",)),
+    Param("model_threshold", "Threshold: a case is called positive when its score ≥ this", "slider",
+          default=0.5, lo=MODEL_THRESHOLDS.lo, hi=MODEL_THRESHOLDS.hi, step=MODEL_THRESHOLDS.step,
+          format=MODEL_THRESHOLDS.format, old=("tp",)),
+    Param("cost_fp", "Cost of one false positive", "select_slider", url="false_positive_cost", default=1,
+          options=COSTS, old=("cfp",), help="A false alarm: a negative case called positive."),
+    Param("cost_fn", "Cost of one false negative", "select_slider", url="false_negative_cost", default=5,
+          options=COSTS, old=("cfn",), help="A miss: a positive case called negative."),
+    Param("n_boot", "Bootstrap resamples for the intervals", "select_slider", url="bootstrap_resamples",
+          default=500, options=(200, 500, 1000, 2000), old=("boot",)),
+    Param("histogram_counts", "Bar heights as counts", "toggle", default=False, old=("counts",),
+          help="Off: each bar is a share of its own class (%), so a rare class stays visible. On: numbers of cases."),
+])
+
+
+def synthetic_config(values: dict) -> SyntheticConfig:
+    """The synthetic scores' config from the controls' values (``PARAMS`` names)."""
+    return SyntheticConfig(separation=values["separation"], spread=values["spread"],
+                           prevalence=values["prevalence_percent"] / 100, n=values["n"], seed=values["seed"])
+
+
+def dataset_config(values: dict) -> DatasetConfig:
+    """The classifiers' data set from the controls' values."""
+    return DatasetConfig(n_samples=values["n_samples"], prevalence=values["data_prevalence_percent"] / 100,
+                         class_sep=values["class_sep"], seed=values["data_seed"])
+
+
+def mlp_config(values: dict) -> MlpConfig:
+    """The live MLP's config from the controls' values (it trains on ``dataset_config``'s data)."""
+    return MlpConfig(data=dataset_config(values), hidden=values["hidden"], lr=values["lr"],
+                     balanced=values["balanced"], seed=values["data_seed"])

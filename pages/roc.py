@@ -3,8 +3,10 @@
 import streamlit as st
 
 from core import roc
+from core.roc_models import PARAMS
 from ui import roc_views as views
 from ui.shell import run_inside_app
+from ui.url_state import UrlState
 
 run_inside_app()
 st.title("📈 ROC curves, AUC and precision-recall")
@@ -16,18 +18,17 @@ st.markdown(
     "story the ROC curve hides."
 )
 
-url = views.PageUrlState("roc")
-views.begin_run()
-SOURCES = {"synthetic": "🎲 Synthetic scores", "models": "🧠 Trained classifiers", "csv": "📄 Your own CSV"}
+url = UrlState("roc").resend_remounted()  # widgets that come back show the values the page uses
+url.upgrade_link(PARAMS)
 
 st.header("1 · Where the scores come from")
-source = url.radio("Source of scores", "src", list(SOURCES), "synthetic", format_func=SOURCES.get, horizontal=True)
+source = url.widget(PARAMS["source"])
 if source == "synthetic":
     scores = views.synthetic_source(url)
 elif source == "models":
     scores = views.models_source(url)
 else:
-    scores = views.upload_source()
+    scores = views.upload_source(url)
 if scores is None:
     st.stop()
 
@@ -36,16 +37,13 @@ c_t, c_fp, c_fn = st.columns([4, 2, 2])
 with c_t:
     threshold = views.threshold_slider(url, scores)
 with c_fp:
-    cost_fp = url.select_slider("Cost of one false positive", "cfp", views.COSTS, 1,
-                                help="A false alarm: a negative case called positive.")
+    cost_fp = url.widget(PARAMS["cost_fp"])
 with c_fn:
-    cost_fn = url.select_slider("Cost of one false negative", "cfn", views.COSTS, 5,
-                                help="A miss: a positive case called negative.")
+    cost_fn = url.widget(PARAMS["cost_fn"])
 
-counts = scores.analysis.counts
-point = counts.confusion_at(threshold)
-choice = roc.cost_optimal(counts, cost_fp, cost_fn)
-views.threshold_charts(url, scores, threshold, point, choice)
+point = scores.analysis.counts.confusion_at(threshold)
+costs = roc.cost_points(scores.analysis.counts, cost_fp, cost_fn, threshold, scores.range.grid())
+views.threshold_charts(url, scores, threshold, point, costs)
 if point.tp + point.fp == 0:
     st.info("No case scores at or above this threshold, so nothing is called positive: precision is undefined "
             "(0 / 0) and the point sits at (0, 0) on the ROC curve.", icon="ℹ️")
@@ -53,10 +51,10 @@ views.confusion_and_metrics(point, threshold, scores.range)
 
 st.header("3 · How sure are the areas? Bootstrap intervals")
 with st.columns([2, 3])[0]:
-    n_boot = url.select_slider("Bootstrap resamples for the intervals", "boot", [200, 500, 1000, 2000], 500)
-views.intervals_section(scores, n_boot)
+    n_boot = url.widget(PARAMS["n_boot"])
+views.intervals_section(url, scores, n_boot)
 
 st.header("4 · What do mistakes cost?")
-views.cost_section(scores, threshold, choice, point)
+views.cost_section(scores, threshold, costs)
 
 views.algorithm_expander()

@@ -17,14 +17,19 @@ from sklearn import metrics as skm
 from core import roc
 from core.plots import roc as plots
 from core.roc_models import (
+    MODEL_THRESHOLDS,
+    PARAMS,
     DatasetConfig,
     MlpConfig,
     MlpTrainer,
     SyntheticConfig,
+    dataset_config,
     fit_sklearn_models,
     make_dataset,
+    mlp_config,
     population_auc,
     population_curves,
+    synthetic_config,
     synthetic_scores,
 )
 
@@ -237,6 +242,60 @@ def test_cheapest_on_grid_matches_brute_force():
             chosen = c_fp * ((s >= best) & (y == 0)).sum() + c_fn * ((s < best) & (y == 1)).sum()
             assert chosen == min(brute), (tag, c_fp, c_fn)
             np.testing.assert_allclose(counts.costs_at(grid, c_fp, c_fn), brute)
+
+
+def _brute_costs(y, s, thresholds, c_fp, c_fn):
+    """fp, fn, tp and cost of the rule ``score >= t`` for every t, counted case by case."""
+    called = s[None, :] >= np.asarray(thresholds, dtype=float)[:, None]
+    fp = (called & (y == 0)).sum(axis=1)
+    fn = (~called & (y == 1)).sum(axis=1)
+    tp = (called & (y == 1)).sum(axis=1)
+    return fp, fn, tp, c_fp * fp + c_fn * fn
+
+
+def test_cost_points_match_brute_force_over_thresholds():
+    """The cheapest point on both curves, the iso-cost slope, the cost per case everywhere, and the
+    slider's best position, each against counting every rule ``score >= t`` directly."""
+    for tag, y, s in cases(2):
+        counts = roc.curve_counts(y, s)
+        n_pos, n_neg = int(y.sum()), int((y == 0).sum())
+        rules = np.concatenate(([np.inf], np.unique(s)[::-1]))  # every distinct rule, highest threshold first
+        span = roc.threshold_range(float(s.min()), float(s.max()))
+        grid = span.grid()
+        for c_fp, c_fn in ((1, 1), (1, 5), (10, 1), (0.1, 100), (2, 0), (0, 3)):
+            t_now = float(grid[len(grid) // 3])
+            cp = roc.cost_points(counts, c_fp, c_fn, t_now, grid)
+            fp, fn, tp, cost = _brute_costs(y, s, rules, c_fp, c_fn)
+            best = int(np.argmin(cost))  # first minimum: the highest threshold among ties
+            assert (cp.fp, cp.fn) == (fp[best], fn[best]), (tag, c_fp, c_fn)
+            assert cp.choice.threshold == rules[best]
+            assert cp.roc_point == pytest.approx((fp[best] / n_neg, tp[best] / n_pos))
+            if tp[best] + fp[best]:
+                assert cp.pr_point == pytest.approx((tp[best] / n_pos, tp[best] / (tp[best] + fp[best])))
+            else:
+                assert cp.pr_point is None
+            # the line of slope iso_slope through the cheapest point has every ROC point on or below it
+            fpr, tpr = fp / n_neg, tp / n_pos
+            if math.isinf(cp.iso_slope):
+                assert c_fn == 0 and (fpr >= cp.roc_point[0] - 1e-12).all()
+            else:
+                above = tpr - cp.iso_slope * fpr - (cp.roc_point[1] - cp.iso_slope * cp.roc_point[0])
+                assert (above <= 1e-9).all(), (tag, c_fp, c_fn)
+                equal = np.isclose(cost, cost[best])  # and points that cost the same lie on it
+                np.testing.assert_allclose(above[equal], 0.0, atol=1e-9)
+            # cost per case at every threshold of the counts, at the current threshold, on the slider
+            np.testing.assert_allclose(cp.per_case, _brute_costs(y, s, counts.thresholds, c_fp, c_fn)[3] / len(y))
+            assert cp.current_per_case == pytest.approx(_brute_costs(y, s, [t_now], c_fp, c_fn)[3][0] / len(y))
+            on_grid = _brute_costs(y, s, grid, c_fp, c_fn)[3]
+            assert cp.slider_best in grid and cp.slider_best_per_case == pytest.approx(on_grid.min() / len(y))
+            assert _brute_costs(y, s, [cp.slider_best], c_fp, c_fn)[3][0] == on_grid.min()
+            assert cp.slider_reaches_optimum == math.isclose(on_grid.min(), cost[best])
+
+
+def test_iso_cost_slope_is_the_exchange_rate_of_the_costs():
+    counts = roc.curve_counts([0, 0, 0, 1], [0.1, 0.2, 0.3, 0.4])  # N = 3, P = 1
+    assert roc.iso_cost_slope(counts, 2, 5) == pytest.approx(2 * 3 / (5 * 1))
+    assert roc.iso_cost_slope(counts, 1, 0) == math.inf
 
 
 def test_costs_must_be_valid():
@@ -492,6 +551,26 @@ def test_dataset_and_sklearn_models():
         assert skm.roc_auc_score(data.y_test, s) > 0.8, name
     again = fit_sklearn_models(config)
     assert all(np.array_equal(scores[k], again[k]) for k in scores)
+
+
+def test_the_parameter_table_builds_the_configs_defaults():
+    values = PARAMS.defaults()
+    assert synthetic_config(values) == SyntheticConfig()
+    assert dataset_config(values) == DatasetConfig() and mlp_config(values) == MlpConfig()
+    assert synthetic_config({**values, "prevalence_percent": 30}).prevalence == pytest.approx(0.3)
+    for p in PARAMS:  # readable link names: whole words joined by underscores
+        assert all(len(word) > 1 for word in p.url.split("_")) and p.url.islower(), p.url
+
+
+def test_the_classifiers_threshold_reaches_past_a_forest_scoring_one():
+    """A random forest scores exactly 1.0 on easy data (every tree's leaf pure): the slider must still
+    reach a threshold that calls nothing positive (it stopped at 1.0, which called those cases positive)."""
+    config = DatasetConfig(n_samples=2000, prevalence=0.5, class_sep=2.0)
+    s = fit_sklearn_models(config)["forest"]
+    assert s.max() == 1.0 and s.min() >= MODEL_THRESHOLDS.lo
+    assert MODEL_THRESHOLDS.hi > s.max() and not (s >= MODEL_THRESHOLDS.hi).any()
+    assert (s >= MODEL_THRESHOLDS.lo).all()  # and the lowest position calls every case positive
+    assert PARAMS["model_threshold"].hi == MODEL_THRESHOLDS.hi
 
 
 def test_mlp_trainer_learns_and_reports_verified_metrics():

@@ -14,11 +14,20 @@ import pytest
 from sklearn import metrics as skm
 
 from core import roc
-from core.roc_models import DatasetConfig, SyntheticConfig, fit_sklearn_models, make_dataset, synthetic_scores
+from core.roc_models import (
+    PARAMS,
+    DatasetConfig,
+    SyntheticConfig,
+    fit_sklearn_models,
+    make_dataset,
+    synthetic_scores,
+)
 from tests.conftest import open_page
 from tests.fuzz import fuzz_widgets, problems
+from ui.url_state import UrlState
 
 PAGE = "pages/roc.py"
+KEY = {p.name: UrlState("roc").param_key(p) for p in PARAMS}  # the session key of each control
 
 
 def shown(at) -> dict[str, str]:
@@ -74,7 +83,7 @@ def test_default_page_numbers_match_sklearn():
 def test_threshold_slider_moves_metrics_and_points():
     at = open_page(PAGE)
     before = shown(at)
-    at.slider(key="roc:t").set_value(2.5).run()
+    at.slider(key=KEY["threshold"]).set_value(2.5).run()
     assert not problems(at)
     after = shown(at)
     assert after["TPR = recall"] != before["TPR = recall"] and after["FPR"] != before["FPR"]
@@ -88,8 +97,8 @@ def test_threshold_slider_moves_metrics_and_points():
     hist = chart(at, "Scores by class")
     assert hist["layout"]["shapes"][0]["x0"] == 2.5
     # nothing called positive at the slider's top: precision undefined, explained with st.info (not an error)
-    assert at.slider(key="roc:t").max > s.max()
-    at.slider(key="roc:t").set_value(at.slider(key="roc:t").max).run()
+    assert at.slider(key=KEY["threshold"]).max > s.max()
+    at.slider(key=KEY["threshold"]).set_value(at.slider(key=KEY["threshold"]).max).run()
     assert shown(at)["Precision"] == "undefined" and not problems(at)
     assert any("precision is undefined" in i.value for i in at.info)
 
@@ -98,8 +107,8 @@ def test_link_sets_controls_and_prevalence_moves_pr_not_roc():
     common = {"sep": "2", "spread": "1.5", "n": "20000", "t": "1.5", "boot": "200"}
     rare = open_page(PAGE, {**common, "prev": "1"})
     even = open_page(PAGE, {**common, "prev": "50"})
-    assert rare.slider(key="roc:sep").value == 2.0 and rare.slider(key="roc:t").value == 1.5
-    assert rare.select_slider(key="roc:prev").value == 1
+    assert rare.slider(key=KEY["separation"]).value == 2.0 and rare.slider(key=KEY["threshold"]).value == 1.5
+    assert rare.select_slider(key=KEY["prevalence_percent"]).value == 1
     a_rare, a_even = shown(rare), shown(even)
     auc_rare, auc_even = float(a_rare["AUC (area under ROC)"]), float(a_even["AUC (area under ROC)"])
     ap_rare, ap_even = float(a_rare["Average precision (AP)"]), float(a_even["Average precision (AP)"])
@@ -110,7 +119,7 @@ def test_link_sets_controls_and_prevalence_moves_pr_not_roc():
     assert a_rare["Average precision (AP)"] == f3(skm.average_precision_score(y, s))
     bad = open_page(PAGE, {"sep": "banana", "t": "99"})
     assert len(bad.warning) >= 2 and not problems(bad)
-    assert bad.slider(key="roc:sep").value == 1.5
+    assert bad.slider(key=KEY["separation"]).value == 1.5
 
 
 def test_cost_button_moves_the_threshold_to_the_cheapest_point():
@@ -119,7 +128,7 @@ def test_cost_button_moves_the_threshold_to_the_cheapest_point():
     choice = roc.cost_optimal(roc.curve_counts(y, s), 1, 20)
     at.button(key="roc:use_cost").click().run()
     assert not problems(at)
-    slider = at.slider(key="roc:t")
+    slider = at.slider(key=KEY["threshold"])
     t = slider.value
     grid = np.round(np.arange(slider.min, slider.max + 1e-9, slider.proto.step), 10)  # the slider's positions
     costs = []
@@ -141,7 +150,7 @@ def test_classifier_source_matches_sklearn_and_mlp_trains_live():
     y = make_dataset(config).y_test
     scores = fit_sklearn_models(config)
     assert shown(at)["AUC (area under ROC)"] == f3(skm.roc_auc_score(y, scores["logistic"]))
-    at.radio(key="roc:model").set_value("forest").run()
+    at.radio(key=KEY["model"]).set_value("forest").run()
     pred = (scores["forest"] >= 0.5).astype(int)
     assert shown(at)["AUC (area under ROC)"] == f3(skm.roc_auc_score(y, scores["forest"]))
     assert shown(at)["MCC"] == f3(skm.matthews_corrcoef(y, pred))
@@ -159,7 +168,7 @@ def test_classifier_source_matches_sklearn_and_mlp_trains_live():
     assert view["step"] == drawn.step > 0
     mlp_curve = next(t for t in view["charts"][0]["fig"]["data"] if t["name"].startswith("MLP"))
     assert f"AUC {skm.roc_auc_score(drawn.y_test, drawn.scores):.3f}" in mlp_curve["name"]
-    at.radio(key="roc:model").set_value("mlp").run()
+    at.radio(key=KEY["model"]).set_value("mlp").run()
     snap = at.session_state["roc:mlp"].snapshot
     assert shown(at)["AUC (area under ROC)"] == f3(skm.roc_auc_score(snap.y_test, snap.scores))
     assert not problems(at)
@@ -216,12 +225,13 @@ def test_download_and_algorithm_expander():
 
 def test_fuzz_synthetic_source():
     at = open_page(PAGE, {"boot": "200"})
-    assert fuzz_widgets(at, rounds=10, seed=3, skip_keys=("roc:src", "roc:boot")) > 0
+    assert fuzz_widgets(at, rounds=10, seed=3, skip_keys=(KEY["source"], KEY["n_boot"])) > 0
 
 
 def test_fuzz_classifier_source():
     at = open_page(PAGE, {"src": "models", "mn": "2000", "boot": "200"})
-    assert fuzz_widgets(at, rounds=5, seed=4, skip_keys=("roc:src", "roc:mn", "roc:mseed", "roc:boot")) > 0
+    skip = (KEY["source"], KEY["n_samples"], KEY["data_seed"], KEY["n_boot"])
+    assert fuzz_widgets(at, rounds=5, seed=4, skip_keys=skip) > 0
 
 
 def test_big_upload_gets_fewer_resamples_and_says_so():
@@ -283,11 +293,11 @@ def test_sliders_show_their_values_after_a_trip_to_the_csv_source():
             "cfn": "20", "boot": "200", "counts": "1"}
     at = open_page(PAGE, link)
     on_screen = assert_widgets_truthful(at, set())
-    at.radio(key="roc:src").set_value("csv").run()
+    at.radio(key=KEY["source"]).set_value("csv").run()
     on_screen = assert_widgets_truthful(at, on_screen)
-    at.radio(key="roc:src").set_value("synthetic").run()
+    at.radio(key=KEY["source"]).set_value("synthetic").run()
     assert not problems(at), problems(at)
-    assert at.slider(key="roc:sep").value == 2.5 and at.select_slider(key="roc:cfn").value == 20
+    assert at.slider(key=KEY["separation"]).value == 2.5 and at.select_slider(key=KEY["cost_fn"]).value == 20
     assert_widgets_truthful(at, on_screen)
     # the results use those values: the numbers are the ones of that link's scores
     y, s = synthetic_scores(SyntheticConfig(separation=2.5, spread=1.5, prevalence=0.2, n=5000, seed=7))
@@ -297,13 +307,14 @@ def test_sliders_show_their_values_after_a_trip_to_the_csv_source():
 def test_cost_sliders_show_the_costs_the_text_uses_once_a_csv_is_loaded():
     at = open_page(PAGE, {"boot": "1000"})
     on_screen = assert_widgets_truthful(at, set())
-    at.radio(key="roc:src").set_value("csv").run()
+    at.radio(key=KEY["source"]).set_value("csv").run()
     on_screen = assert_widgets_truthful(at, on_screen)
     at.file_uploader(key="roc:upload").set_value(("mine.csv", GOOD, "text/csv")).run()
     assert not problems(at), problems(at)
     assert_widgets_truthful(at, on_screen)
-    assert _browser_shows(at.select_slider(key="roc:cfp")) == "1" and _browser_shows(at.select_slider(key="roc:cfn")) == "5"
-    assert _browser_shows(at.select_slider(key="roc:boot")) == "1000"
+    assert _browser_shows(at.select_slider(key=KEY["cost_fp"])) == "1"
+    assert _browser_shows(at.select_slider(key=KEY["cost_fn"])) == "5"
+    assert _browser_shows(at.select_slider(key=KEY["n_boot"])) == "1000"
     text = next(m for m in at.markdown.values if "the cheapest rule" in m)
     assert "costing **1** and a false negative **5**" in text
 
@@ -324,13 +335,13 @@ def test_threshold_slider_spans_the_scores_and_charts_keep_their_axes(link):
     cfg = {"sep": "separation", "spread": "spread", "n": "n", "seed": "seed"}
     y, s = synthetic_scores(SyntheticConfig(**{cfg[k]: (int(v) if k in ("n", "seed") else float(v))
                                                for k, v in link.items()}))
-    slider = at.slider(key="roc:t")
+    slider = at.slider(key=KEY["threshold"])
     lo, hi, step = slider.min, slider.max, slider.proto.step
     # from the lowest score (everything called positive) to just above the highest (nothing is)
     assert lo <= s.min() < lo + step and hi - step <= s.max() < hi, (lo, hi, s.min(), s.max())
     ranges = []
     for t in (lo, slider.value, hi):
-        at.slider(key="roc:t").set_value(t).run()
+        at.slider(key=KEY["threshold"]).set_value(t).run()
         assert not problems(at), problems(at)
         hist, cost = chart(at, "Scores by class"), chart(at, "Average cost per case")
         ranges.append((tuple(hist["layout"]["xaxis"]["range"]), tuple(cost["layout"]["xaxis"]["range"])))
@@ -383,3 +394,82 @@ def test_threshold_charts_sit_under_the_slider_and_the_confusion_matrix_is_exact
                                          ("FP", fp, "FPR", fp / (fp + tn)), ("TN", tn, "TNR", tn / (fp + tn))):
         i = texts.index(name)
         assert texts[i + 1] == f"<b>{count:,}</b>" and texts[i + 2] == f"{rate_name} {100 * rate:.1f} %"
+
+
+# -- links from before the parameter table, the forest's threshold, the prevalence note ------
+
+# every code a link used before the parameter table -> the name it has now (written out here, not read
+# from the table, so that a renamed control breaks this test)
+RENAMED = {"src": "source", "sep": "separation", "prev": "prevalence", "n": "sample_size",
+           "mprev": "data_prevalence", "mn": "data_samples", "msep": "data_separation", "mseed": "data_seed", "hid": "hidden_units",
+           "lr": "learning_rate", "bal": "balanced_loss", "t": "threshold", "tp": "model_threshold",
+           "cfp": "false_positive_cost", "cfn": "false_negative_cost", "boot": "bootstrap_resamples",
+           "counts": "histogram_counts"}
+OLD_LINKS = [
+    {"sep": "2.5", "spread": "1.5", "prev": "20", "n": "5000", "seed": "7", "t": "1.5", "cfp": "2", "cfn": "20",
+     "boot": "200", "counts": "1"},
+    {"src": "models", "mprev": "10", "mn": "2000", "msep": "1.5", "mseed": "3", "hid": "16", "lr": "0.03",
+     "bal": "1", "model": "forest", "tp": "0.3", "cfp": "0.5", "boot": "200"},
+]
+
+
+def _link(at) -> dict[str, str]:
+    return {k: (v if isinstance(v, str) else v[0]) for k, v in ((k, at.query_params[k]) for k in at.query_params)}
+
+
+def _shows(w, raw: str) -> bool:
+    """Whether widget ``w`` shows the link's value ``raw``."""
+    value = w.value if type(w).__name__ == "Radio" else _page_uses(w)  # a radio's option, not its label
+    if isinstance(value, bool):
+        return value == (raw == "1")
+    try:
+        return float(value) == float(raw)
+    except ValueError:
+        return value == raw
+
+
+@pytest.mark.parametrize("old", OLD_LINKS, ids=["synthetic", "models"])
+def test_a_link_with_the_old_codes_opens_the_same_page_under_the_new_names(old):
+    new = {RENAMED.get(code, code): raw for code, raw in old.items()}
+    at_old, at_new = open_page(PAGE, old), open_page(PAGE, new)
+    assert not problems(at_old) and not problems(at_new), (problems(at_old), problems(at_new))
+    widgets_old = {w.key: _page_uses(w) for w in _all_widgets(at_old)}
+    widgets_new = {w.key: _page_uses(w) for w in _all_widgets(at_new)}
+    assert widgets_old == widgets_new
+    by_key = {w.key: w for w in _all_widgets(at_new)}
+    for name, raw in new.items():  # and they show the link's values (so the link was read at all)
+        key = next(KEY[p.name] for p in PARAMS if p.url == name)
+        assert _shows(by_key[key], raw), (name, raw, _page_uses(by_key[key]))
+    assert _link(at_old) == _link(at_new) == new  # the page's link now carries the new names
+
+
+def test_a_forest_scoring_one_still_gets_a_threshold_that_calls_nothing_positive():
+    link = {"source": "models", "data_samples": "2000", "data_prevalence": "50", "data_separation": "2",
+            "model": "forest", "bootstrap_resamples": "200"}
+    at = open_page(PAGE, link)
+    config = DatasetConfig(n_samples=2000, prevalence=0.5, class_sep=2.0)
+    y, s = make_dataset(config).y_test, fit_sklearn_models(config)["forest"]
+    assert s.max() == 1.0  # the case of the issue: a slider ending at 1.0 called these cases positive
+    slider = at.slider(key=KEY["model_threshold"])
+    assert slider.min <= s.min() and slider.max > s.max()
+    at.slider(key=KEY["model_threshold"]).set_value(slider.max).run()
+    assert not problems(at), problems(at)
+    assert shown(at)["Precision"] == "undefined" and shown(at)["TPR = recall"] == "0.000"
+    at.slider(key=KEY["model_threshold"]).set_value(1.0).run()
+    assert shown(at)["TPR = recall"] == f3(skm.recall_score(y, (s >= 1.0).astype(int))) != "0.000"
+
+
+def _prevalence_note(at) -> bool:
+    return any("Prevalence moves one curve" in i.value for i in at.info)
+
+
+def test_the_prevalence_note_shows_only_with_the_synthetic_prevalence_slider():
+    """It tells the learner to move a prevalence slider and watch dashed curves: the synthetic source
+    has both; an upload has neither, and the classifiers' slider draws a new data set (both curves move)."""
+    assert _prevalence_note(open_page(PAGE, {"bootstrap_resamples": "200"}))
+    at = open_page(PAGE, {"source": "csv", "bootstrap_resamples": "200"})
+    at.file_uploader(key="roc:upload").set_value(("mine.csv", GOOD, "text/csv")).run()
+    assert shown(at)["AUC (area under ROC)"] and not problems(at)  # analysed
+    assert not _prevalence_note(at)
+    at = open_page(PAGE, {"source": "models", "data_samples": "2000", "bootstrap_resamples": "200"})
+    assert shown(at)["AUC (area under ROC)"] and not _prevalence_note(at)

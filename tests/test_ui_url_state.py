@@ -110,3 +110,58 @@ def test_text_from_the_link_and_its_length_limit():
     at = _run({"name": "far too long"})
     assert any(m.value == "name='P'" for m in at.markdown)
     assert "longer than 5 characters" in at.warning[0].value
+
+
+def _stop_script():
+    import streamlit as st
+
+    from ui.url_state import UrlState
+
+    url = UrlState("demo")
+    if st.session_state.get("opt_in"):
+        url.resend_remounted()
+    if not st.checkbox("show", value=True, key="show"):
+        st.stop()  # Streamlit keeps the state of the widgets below, but the browser forgets them
+    sep = url.slider("Separation", "sep", 0.0, 4.0, 1.5, step=0.1)
+    own = "demo:own"
+    if st.session_state.get("opt_in"):
+        url.resend_if_remounted(own)
+    picked = st.select_slider("Own widget", [1, 2, 3], key=own)
+    st.write(f"sep={sep!r},own={picked!r}")
+
+
+def _round_trip(opt_in: bool):
+    """Set both widgets, hide them behind st.stop(), show them again: the widgets as last sent."""
+    at = AppTest.from_function(_stop_script, default_timeout=30)
+    at.session_state["opt_in"] = opt_in
+    at.run()
+    at.slider(key="demo:sep").set_value(3.2).run()
+    at.select_slider(key="demo:own").set_value(3).run()
+    quiet = (at.slider(key="demo:sep").proto, at.select_slider(key="demo:own").proto)
+    at.checkbox(key="show").set_value(False).run()
+    assert not at.slider
+    at.checkbox(key="show").set_value(True).run()
+    assert not at.exception
+    assert any(m.value == "sep=3.2,own=3" for m in at.markdown)  # the page computes with the kept values
+    back = (at.slider(key="demo:sep").proto, at.select_slider(key="demo:own").proto)
+    at.run()  # a plain rerun: both widgets were drawn in the run before
+    again = (at.slider(key="demo:sep").proto, at.select_slider(key="demo:own").proto)
+    return quiet, back, again
+
+
+def test_widgets_that_come_back_after_a_stopped_run_are_sent_with_their_value():
+    quiet, back, again = _round_trip(opt_in=True)
+    slider, own = back
+    # what the browser draws: the value sent with the widget (without it, its own default: 0.0 and 1)
+    assert slider.set_value and list(slider.value) == [3.2]
+    assert own.set_value and list(own.raw_value) == ["3"]
+    # only widgets that come back are re-sent: a widget on screen is never pulled under the learner's hand
+    assert not any(p.set_value for p in quiet + again)
+
+
+def test_without_the_option_the_browser_would_show_the_defaults():
+    """Why the option exists (and that it changes nothing for pages that do not ask for it)."""
+    _, back, _ = _round_trip(opt_in=False)
+    slider, own = back
+    assert not slider.set_value and list(slider.default) == [0.0]  # the page uses 3.2
+    assert not own.set_value and list(own.default) == [0]  # the page uses 3

@@ -6,6 +6,7 @@ arrays travel as ``_``-prefixed arguments that Streamlit does not hash.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 from dataclasses import dataclass
@@ -15,27 +16,31 @@ import streamlit as st
 
 from core import roc
 from core.plots import roc as plots
+from core.params import Param
 from core.roc_models import (
-    SKLEARN_MODELS,
+    MODEL_NAMES,
+    MODEL_THRESHOLDS,
+    PARAMS,
+    SYNTHETIC_STEP,
     DatasetConfig,
     MlpConfig,
     MlpTrainer,
     SyntheticConfig,
+    dataset_config,
     fit_sklearn_models,
     make_dataset,
+    mlp_config,
     population_auc,
     population_curves,
+    synthetic_config,
     synthetic_scores,
 )
 from ui.live import current_run, live_training_panel
 from ui.livechart import Chart, live_charts
 from ui.url_state import UrlState
 
-MODEL_NAMES = {**SKLEARN_MODELS, "mlp": "MLP (torch, trained live)"}
-COSTS = [0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100]
 BOOT_BUDGET = 20_000_000  # resamples x cases drawn for one set of intervals
 WORKED = ([1, 1, 0, 1, 0, 1, 0, 0], [0.9, 0.8, 0.8, 0.6, 0.5, 0.5, 0.5, 0.2])
-SYNTHETIC_STEP, SYNTHETIC_THRESHOLD = 0.05, 1.0  # the synthetic threshold slider: its step and default
 
 
 @dataclass(frozen=True)
@@ -47,59 +52,12 @@ class Scores:
     y: np.ndarray
     s: np.ndarray
     analysis: roc.ScoreAnalysis
-    slider: tuple[str, float, float, float, float]  # param, min, max, default, step
-    url_bound: bool = True
+    range: roc.ThresholdRange  # the threshold slider's positions, and how it prints them
+    threshold_default: float
+    threshold_key: str  # the session key of this source's threshold slider
+    threshold_param: Param | None = None  # URL-bound (its range narrowed to the scores); None: an upload's own
     population: dict | None = None  # synthetic only: the model's own curves
     population_auc: float | None = None
-
-    @property
-    def range(self) -> roc.ThresholdRange:
-        """The threshold slider's positions, and how it prints them."""
-        _, lo, hi, _, step = self.slider
-        return roc.ThresholdRange(lo, hi, step, roc.step_decimals(step))
-
-    @property
-    def threshold_key(self) -> str:
-        """The session key of this source's threshold slider."""
-        return f"roc:{self.slider[0]}"
-
-
-# -- widgets that come back show the value the page uses ---------------------------
-
-_RUN, _SEEN = "roc:_run", "roc:_seen"
-
-
-def begin_run() -> None:
-    """Count this run of the page; the first call of every run (see ``resend_if_remounted``)."""
-    st.session_state[_RUN] = st.session_state.get(_RUN, 0) + 1
-    st.session_state.setdefault(_SEEN, {})
-
-
-def resend_if_remounted(key: str) -> None:
-    """Send a widget's value along with it when the widget was missing from the last run.
-
-    The ROC page draws different widgets for each source, and nothing after
-    the source while no CSV is loaded. A widget missing from a run keeps its
-    value in ``st.session_state``, but the browser forgets it: drawn again
-    without a value, it shows its own default (a slider's minimum) while the
-    page computes with the kept value. Assigning the key before the widget
-    is created sends the value with it. Only widgets that come back are
-    re-sent: re-sending every run could pull a slider back under a learner's
-    hand.
-    """
-    run = st.session_state.get(_RUN, 0)
-    seen = st.session_state.setdefault(_SEEN, {})
-    if key in st.session_state and seen.get(key) != run - 1:
-        st.session_state[key] = st.session_state[key]
-    seen[key] = run
-
-
-class PageUrlState(UrlState):
-    """``UrlState`` whose widgets show their kept value when they come back (``resend_if_remounted``)."""
-
-    def _bind(self, label, param, default, parse, widget, **kwargs):
-        resend_if_remounted(self.key(param))
-        return super()._bind(label, param, default, parse, widget, **kwargs)
 
 
 # -- cached work ------------------------------------------------------------------
@@ -141,34 +99,34 @@ def _upload(file_id: str, _raw: bytes) -> tuple[roc.UploadedScores, roc.ScoreAna
 # -- sources ------------------------------------------------------------------------
 
 
+def _row(url: UrlState, names: tuple[str, ...], widths: list[int] | int) -> dict:
+    """Draw the controls ``names`` of ``PARAMS`` side by side; name -> value."""
+    values = {}
+    for col, name in zip(st.columns(widths), names, strict=True):
+        with col:
+            values[name] = url.widget(PARAMS[name])
+    return values
+
+
 def synthetic_source(url: UrlState) -> Scores:
-    c1, c2, c3, c4, c5 = st.columns([2, 2, 2, 2, 1])
-    with c1:
-        sep = url.slider("Separation of the classes", "sep", 0.0, 4.0, 1.5, step=0.1,
-                         help="Mean positive score minus mean negative score, in units of the negatives' spread.")
-    with c2:
-        spread = url.slider("Spread of the positives", "spread", 0.5, 2.0, 1.0, step=0.1,
-                            help="Standard deviation of the positives' scores; the negatives' is 1.")
-    with c3:
-        prev = url.select_slider("Prevalence (share of positives, %)", "prev", [1, 2, 5, 10, 20, 30, 50], 10)
-    with c4:
-        n = url.select_slider("Sample size", "n", [200, 500, 1000, 2000, 5000, 10000, 20000], 2000)
-    with c5:
-        seed = url.number_input("Seed", "seed", 0, 9999, 0, step=1)
-    config = SyntheticConfig(separation=sep, spread=spread, prevalence=prev / 100, n=n, seed=seed)
+    values = _row(url, ("separation", "spread", "prevalence_percent", "n", "seed"), [2, 2, 2, 2, 1])
+    config = synthetic_config(values)
     y, s, analysis = _synthetic(config)
     st.caption(
-        f"Negatives score N(0, 1); positives score N({sep:g}, {spread:g}²). {config.n - config.n_pos:,} negatives "
-        f"and {config.n_pos:,} positives. For these two bell curves the ROC curve of an infinite sample is known "
-        f"exactly (dashed grey below) and its AUC is Φ(d / √(1 + spread²)) = **{population_auc(config):.3f}**."
+        f"Negatives score N(0, 1); positives score N({config.separation:g}, {config.spread:g}²). "
+        f"{config.n - config.n_pos:,} negatives and {config.n_pos:,} positives. For these two bell curves the ROC "
+        f"curve of an infinite sample is known exactly (dashed grey below) and its AUC is Φ(d / √(1 + spread²)) = "
+        f"**{population_auc(config):.3f}**."
     )
     if config.n_pos < 20:
         st.info(f"Only {config.n_pos} positives: the curves are coarse steps and the confidence intervals wide. "
                 "Rare events need many cases before the curves settle.", icon="🔎")
     span = roc.threshold_range(float(s.min()), float(s.max()), step=SYNTHETIC_STEP)
-    slider = ("t", span.lo, span.hi, span.snap(SYNTHETIC_THRESHOLD), span.step)
-    return Scores(("syn", config), "synthetic scores", y, s, analysis, slider,
-                  population=population_curves(config), population_auc=population_auc(config))
+    table = PARAMS["threshold"]  # its bounds narrowed to the scores drawn
+    param = dataclasses.replace(table, lo=span.lo, hi=span.hi, step=span.step, default=span.snap(table.default),
+                                format=span.format)
+    return Scores(("syn", config), "synthetic scores", y, s, analysis, span, param.default, url.param_key(param),
+                  param, population=population_curves(config), population_auc=population_auc(config))
 
 
 def _models_view(fixed: dict, y_test: np.ndarray, config: MlpConfig):
@@ -194,45 +152,31 @@ def _models_view(fixed: dict, y_test: np.ndarray, config: MlpConfig):
 
 
 def models_source(url: UrlState) -> Scores:
-    c1, c2, c3, c4 = st.columns(4)
-    with c1:
-        prev = url.select_slider("Prevalence (share of positives, %)", "mprev", [1, 2, 5, 10, 20, 50], 5)
-    with c2:
-        n = url.select_slider("Samples (half train, half test)", "mn", [2000, 4000, 8000], 4000)
-    with c3:
-        sep = url.slider("Class separation", "msep", 0.5, 2.0, 1.0, step=0.1,
-                         help="make_classification's class_sep: larger is easier.")
-    with c4:
-        seed = url.number_input("Seed", "mseed", 0, 9999, 0, step=1)
-    data = DatasetConfig(n_samples=n, prevalence=prev / 100, class_sep=sep, seed=seed)
+    values = _row(url, ("data_prevalence_percent", "n_samples", "class_sep", "data_seed"), 4)
+    data = dataset_config(values)
     fixed = _sklearn(data)
     y_test = next(iter(fixed.values()))[0]
-    st.caption(f"`make_classification` with 20 features ({prev} % positives); every model trains on one half and is "
-               f"scored on the other: {len(y_test):,} test cases, {int(y_test.sum()):,} positive.")
-    m1, m2, m3 = st.columns(3)
-    with m1:
-        hidden = url.select_slider("MLP hidden units per layer", "hid", [4, 8, 16, 32, 64], 32)
-    with m2:
-        lr = url.select_slider("MLP learning rate", "lr", [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0], 0.01)
-    with m3:
-        balanced = url.toggle("Weight positives by N/P in the loss", "bal", False,
-                              help="Re-weighting shifts the scores (and so the best threshold) much more than the ROC.")
-    config = MlpConfig(data=data, hidden=hidden, lr=lr, balanced=balanced, seed=seed)
+    st.caption(f"`make_classification` with 20 features ({values['data_prevalence_percent']} % positives); every "
+               f"model trains on one half and is scored on the other: {len(y_test):,} test cases, "
+               f"{int(y_test.sum()):,} positive.")
+    values.update(_row(url, ("hidden", "lr", "balanced"), 3))
+    config = mlp_config(values)
     snap = live_training_panel("roc:mlp", build=lambda: MlpTrainer(config), signature=config,
                                render=_models_view(fixed, y_test, config), max_steps_per_update=100,
                                default_steps_per_update=10, step_unit="steps")
-    model = url.radio("Model to analyse below", "model", list(MODEL_NAMES), "logistic",
-                      format_func=MODEL_NAMES.get, horizontal=True)
+    model = url.widget(PARAMS["model"])
+    param, span = PARAMS["model_threshold"], MODEL_THRESHOLDS
     if model == "mlp":
         st.caption(f"The MLP as it was at step {snap.step:,} (the sections below refresh when you move a control).")
         analysis = _analysis(("mlp", config, snap.step), snap.y_test, snap.scores)
-        return Scores(("mlp", config, snap.step), MODEL_NAMES[model], snap.y_test, snap.scores, analysis,
-                      ("tp", 0.0, 1.0, 0.5, 0.01))
+        return Scores(("mlp", config, snap.step), MODEL_NAMES[model], snap.y_test, snap.scores, analysis, span,
+                      param.default, url.param_key(param), param)
     y, s, analysis = fixed[model]
-    return Scores((model, data), MODEL_NAMES[model], y, s, analysis, ("tp", 0.0, 1.0, 0.5, 0.01))
+    return Scores((model, data), MODEL_NAMES[model], y, s, analysis, span, param.default, url.param_key(param),
+                  param)
 
 
-def upload_source() -> Scores | None:
+def upload_source(url: UrlState) -> Scores | None:
     st.markdown("Upload a CSV with a header row, a **label** column (0 or 1) and a **score** column (any numbers; "
                 f"higher means more likely positive). Up to {roc.MAX_ROWS:,} rows.")
     up_col, ex_col = st.columns([3, 1])
@@ -250,8 +194,9 @@ def upload_source() -> Scores | None:
     st.success(f"Read **{file.name}**: {len(y):,} rows, {int(y.sum()):,} positive, columns "
                f"'{parsed.label_column}' and '{parsed.score_column}'.", icon="✅")
     span = roc.threshold_range(float(s.min()), float(s.max()))
-    slider = (f"t_{file.file_id}", span.lo, span.hi, span.snap((span.lo + span.hi) / 2), span.step)
-    return Scores(("csv", file.file_id), file.name, y, s, analysis, slider, url_bound=False)
+    # not in the link (the file is not): one slider per file, keyed by the file
+    return Scores(("csv", file.file_id), file.name, y, s, analysis, span, span.snap((span.lo + span.hi) / 2),
+                  url.key(f"threshold:{file.file_id}"))
 
 
 # -- the threshold ------------------------------------------------------------------
@@ -259,22 +204,15 @@ def upload_source() -> Scores | None:
 
 def threshold_slider(url: UrlState, scores: Scores) -> float:
     """The threshold, over the scores' range only; it prints as many decimals as its step needs."""
-    param, lo, hi, default, step = scores.slider
-    span = scores.range
-    label = "Threshold: a case is called positive when its score ≥ this"
-    key = scores.threshold_key
-    if key in st.session_state and not lo <= st.session_state[key] <= hi:
+    span, key = scores.range, scores.threshold_key
+    if key in st.session_state and not span.lo <= st.session_state[key] <= span.hi:
         st.session_state[key] = span.snap(st.session_state[key])  # new scores, narrower range
-    if scores.url_bound:
-        return url.slider(label, param, lo, hi, default, step=step, format=span.format)
-    resend_if_remounted(key)
+    if scores.threshold_param is not None:
+        return url.widget(scores.threshold_param)
+    url.resend_if_remounted(key)
     if key not in st.session_state:
-        st.session_state[key] = default
-    return st.slider(label, lo, hi, step=step, key=key, format=span.format)
-
-
-def slider_grid(scores: Scores) -> np.ndarray:
-    return scores.range.grid()
+        st.session_state[key] = scores.threshold_default
+    return st.slider(PARAMS["threshold"].label, span.lo, span.hi, step=span.step, key=key, format=span.format)
 
 
 def _fmt(v: float) -> str:
@@ -319,35 +257,29 @@ CHART_KEY = (
 
 
 def threshold_charts(url: UrlState, scores: Scores, threshold: float, point: roc.Confusion,
-                     choice: roc.CostChoice) -> None:
+                     costs: roc.CostPoints) -> None:
     """The charts the threshold moves, in one row under its slider: the scores by class, ROC and PR."""
     a, c, span = scores.analysis, scores.analysis.counts, scores.range
-    cost_point_roc = (float(c.fpr[choice.index]), float(c.tpr[choice.index]))
-    predicted = int(c.tp[choice.index] + c.fp[choice.index])
-    cost_point_pr = (cost_point_roc[1], float(c.tp[choice.index]) / predicted) if predicted else None
-    iso = (choice.c_fp * c.n_neg) / (choice.c_fn * c.n_pos) if choice.c_fn > 0 else math.inf
     pop = scores.population
     charts = st.container()  # filled after the toggle drawn under it, which the histogram reads
     toggle_col, key_col = st.columns([1, 3])
     with toggle_col:
-        share = not url.toggle("Bar heights as counts", "counts", False,
-                               help="Off: each bar is a share of its own class (%), so a rare class stays visible. "
-                                    "On: numbers of cases.")
+        share = not url.widget(PARAMS["histogram_counts"])
     key_col.markdown(f'<div style="font-size:0.85em">{CHART_KEY}</div>', unsafe_allow_html=True)
     hist_col, roc_col, pr_col = charts.columns(3)
     hist_col.plotly_chart(plots.score_histogram_figure(
-        a.edges, a.hist_neg, a.hist_pos, threshold, share=share, cost_threshold=choice.threshold,
+        a.edges, a.hist_neg, a.hist_pos, threshold, share=share, cost_threshold=costs.choice.threshold,
         x_range=(span.lo, span.hi), threshold_text=span.text(threshold), height=CHART_HEIGHT, legend=False,
         title="Scores by class"), key="roc:fig:hist")
     roc_col.plotly_chart(plots.roc_figure(
         [plots.Curve(f"{scores.title} (AUC {a.auc:.3f})", a.fpr, a.tpr)],
-        point=(point.fpr, point.tpr), cost_point=cost_point_roc, iso_slope=iso,
+        point=(point.fpr, point.tpr), cost_point=costs.roc_point, iso_slope=costs.iso_slope,
         population=None if pop is None else plots.Curve("infinite sample", pop["fpr"], pop["tpr"]),
         title=f"ROC: every threshold (AUC {a.auc:.3f})", height=CHART_HEIGHT, legend=False), key="roc:fig:roc")
     pr_point = (point.recall, point.precision) if math.isfinite(point.precision) else None
     pr_col.plotly_chart(plots.pr_figure(
         [plots.Curve(f"{scores.title} (AP {a.ap:.3f})", a.recall, a.precision)], prevalence=c.prevalence,
-        point=pr_point, cost_point=cost_point_pr,
+        point=pr_point, cost_point=costs.pr_point,
         population=None if pop is None else plots.Curve("infinite sample", pop["recall"], pop["precision"]),
         title=f"Precision-recall (AP {a.ap:.3f})", height=CHART_HEIGHT, legend=False), key="roc:fig:pr")
 
@@ -364,12 +296,13 @@ def confusion_and_metrics(point: roc.Confusion, threshold: float, span: roc.Thre
         metrics_grid(point)
 
 
-def intervals_section(scores: Scores, n_boot: int) -> None:
-    a, c = scores.analysis, scores.analysis.counts
-    st.info("**Prevalence moves one curve, not the other.** TPR and FPR are each computed within one class, so "
-            "changing the share of positives leaves the ROC curve in place. Precision mixes the classes "
-            "(TP / (TP + FP)): with fewer positives, the same FPR buys many more false alarms per true hit, and "
-            "the PR curve sinks. Try the prevalence slider and watch the dashed curves.", icon="⚖️")
+def intervals_section(url: UrlState, scores: Scores, n_boot: int) -> None:
+    c = scores.analysis.counts
+    if scores.population is not None:  # the synthetic source: its prevalence slider keeps the scores drawn
+        st.info("**Prevalence moves one curve, not the other.** TPR and FPR are each computed within one class, so "
+                "changing the share of positives leaves the ROC curve in place. Precision mixes the classes "
+                "(TP / (TP + FP)): with fewer positives, the same FPR buys many more false alarms per true hit, "
+                "and the PR curve sinks. Try the prevalence slider and watch the dashed curves.", icon="⚖️")
     affordable = max(100, BOOT_BUDGET // len(scores.y))  # keeps a big upload's intervals to a few seconds
     boot = _bootstrap(scores.key, min(n_boot, affordable), scores.y, scores.s)
     pct = f"{100 * boot.level:.0f} %"
@@ -395,39 +328,38 @@ def intervals_section(scores: Scores, n_boot: int) -> None:
                     "come from one random generator seeded with 0, so the same scores always give the same "
                     "interval. All resamples are computed at once: each is reduced to counts per distinct score, "
                     "then cumulative sums.")
-        resend_if_remounted("roc:show_boot")
-        if st.toggle("Show the resampled values", key="roc:show_boot"):
+        show_key = url.key("show_boot")
+        url.resend_if_remounted(show_key)
+        if st.toggle("Show the resampled values", key=show_key):
             st.plotly_chart(plots.bootstrap_figure(boot.auc_reps, boot.ap_reps, (boot.auc_low, boot.auc_high),
                                                    (boot.ap_low, boot.ap_high)), key="roc:fig:boot")
     st.download_button("⬇️ Curve points (CSV: threshold, TP, FP, FN, TN, TPR, FPR, precision, recall)",
                        _curve_csv(scores.key, c), "roc_curve_points.csv", "text/csv", key="roc:download")
 
 
-def cost_section(scores: Scores, threshold: float, choice: roc.CostChoice, point: roc.Confusion) -> None:
-    c, span = scores.analysis.counts, scores.range
-    current = point.cost(choice.c_fp, choice.c_fn) / (c.n_pos + c.n_neg)
+def _set_state(key: str, value: float) -> None:
+    st.session_state[key] = value
+
+
+def cost_section(scores: Scores, threshold: float, costs: roc.CostPoints) -> None:
+    c, span, choice = scores.analysis.counts, scores.range, costs.choice
     where = ("call every case negative" if not math.isfinite(choice.threshold)
              else f"call positive every score ≥ **{choice.threshold:.4g}**")
     st.markdown(
         f"With a false positive costing **{choice.c_fp:g}** and a false negative **{choice.c_fn:g}**, the cheapest "
-        f"rule is to {where}: {int(c.fp[choice.index]):,} false positives and {int(c.fn[choice.index]):,} false "
-        f"negatives, **{choice.cost_per_case:.4g}** per case on average. The current threshold, "
-        f"{span.text(threshold)}, costs **{current:.4g}** per case. On the ROC curve the cheapest point (green "
-        f"diamond) is where a line of slope (cost FP × N) / (cost FN × P) first touches the curve; every point on "
-        f"that dashed line costs the same."
+        f"rule is to {where}: {costs.fp:,} false positives and {costs.fn:,} false negatives, "
+        f"**{choice.cost_per_case:.4g}** per case on average. The current threshold, {span.text(threshold)}, costs "
+        f"**{costs.current_per_case:.4g}** per case. On the ROC curve the cheapest point (green diamond) is where a "
+        f"line of slope (cost FP × N) / (cost FN × P) first touches the curve; every point on that dashed line costs "
+        f"the same."
     )
-    target = roc.cheapest_on_grid(c, slider_grid(scores), choice.c_fp, choice.c_fn)
-    target_cost = float(c.costs_at(np.array([target]), choice.c_fp, choice.c_fn)[0]) / (c.n_pos + c.n_neg)
-    key = scores.threshold_key
     b1, b2 = st.columns([2, 3], vertical_alignment="center")
-    b1.button("🎯 Move the threshold to the cheapest point", key="roc:use_cost",
-              on_click=lambda: st.session_state.__setitem__(key, target),
-              disabled=math.isclose(threshold, target))
-    b2.caption(f"The slider's cheapest position is {span.text(target)} ({target_cost:.4g} per case)"
-               + ("." if math.isclose(target_cost, choice.cost_per_case) else
-                  ": the exact optimum falls between two slider positions."))
-    per_case = (choice.c_fp * c.fp + choice.c_fn * c.fn) / (c.n_pos + c.n_neg)
-    st.plotly_chart(plots.cost_figure(c.thresholds, per_case, threshold, choice.threshold,
+    b1.button("🎯 Move the threshold to the cheapest point", key="roc:use_cost", on_click=_set_state,
+              args=(scores.threshold_key, costs.slider_best), disabled=math.isclose(threshold, costs.slider_best))
+    b2.caption(f"The slider's cheapest position is {span.text(costs.slider_best)} "
+               f"({costs.slider_best_per_case:.4g} per case)"
+               + ("." if costs.slider_reaches_optimum else ": the exact optimum falls between two slider positions."))
+    st.plotly_chart(plots.cost_figure(c.thresholds, costs.per_case, threshold, choice.threshold,
                                       "threshold (score units)", x_range=(span.lo, span.hi),
                                       threshold_text=span.text(threshold), exact_at=span.grid()), key="roc:fig:cost")
 

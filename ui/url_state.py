@@ -87,6 +87,8 @@ def _parse_bool(raw: str) -> bool:
 class UrlState:
     """URL-bound widgets for one page; ``page`` namespaces the session keys."""
 
+    _run: int | None = None  # this run's number, once resend_remounted() was called
+
     def __init__(self, page: str) -> None:
         self.page = page
 
@@ -101,6 +103,8 @@ class UrlState:
     def _bind(self, label: str, param: str, default: Any, parse: Callable[[str], Any],
               widget: Callable[..., Any], **kwargs: Any) -> Any:
         key = self.key(param)
+        if self._run is not None:  # only for a page that called resend_remounted()
+            self.resend_if_remounted(key)
         if key not in st.session_state:
             start = st.session_state.get(self._shadow(param), default)
             raw = st.query_params.get(param)
@@ -228,3 +232,37 @@ class UrlState:
             for k, v in upgraded.items():
                 if current.get(k) != v:
                     st.query_params[k] = v
+
+    # -- widgets that come back show their kept value (opt-in) -----------------
+    def resend_remounted(self) -> UrlState:
+        """Send a widget's kept value along with it when the widget comes back after a run that
+        did not draw it; returns ``self``: ``url = UrlState("roc").resend_remounted()``.
+
+        A page that draws different widgets for different choices, or stops
+        early (``st.stop()``, after which Streamlit keeps the state of the
+        widgets it skipped), leaves a missing widget's value in
+        ``st.session_state`` while the browser forgets it: drawn again without
+        a value, the widget shows its own default (a slider's minimum) while
+        the page computes with the kept value. Call this once at the top of
+        every full run of the page, before any widget; from then on this
+        object's widgets, and the page's own widgets whose keys go through
+        ``resend_if_remounted``, come back showing the value the page uses.
+        Only widgets missing from the run before are re-sent: re-sending every
+        run could pull a slider back under a learner's hand.
+        """
+        counter = f"_url_run:{self.page}"
+        self._run = st.session_state.get(counter, 0) + 1
+        st.session_state[counter] = self._run
+        st.session_state.setdefault(f"_url_seen:{self.page}", {})
+        return self
+
+    def resend_if_remounted(self, key: str) -> None:
+        """Before drawing the widget with session key ``key``: if the run before did not draw it,
+        assign its kept value again so that Streamlit sends the value with the widget.
+        (URL-bound widgets do this themselves after ``resend_remounted``.)"""
+        if self._run is None:
+            raise RuntimeError("call resend_remounted() once at the top of the run first")
+        seen = st.session_state.setdefault(f"_url_seen:{self.page}", {})
+        if key in st.session_state and seen.get(key) != self._run - 1:
+            st.session_state[key] = st.session_state[key]
+        seen[key] = self._run

@@ -49,7 +49,7 @@ def test_threshold_slider_moves_the_numbers(page, server_url, console_errors, sc
     expect(slider).to_have_attribute("aria-valuetext", "1.50")
     expect(page.get_by_test_id("stMetric").filter(has_text="TPR = recall").first).not_to_contain_text(before)
     wait_idle(page)
-    assert "t=1.5" in page.url  # the link now shares the threshold
+    assert "threshold=1.5" in page.url  # the link now shares the threshold
     titles = [t or "" for t in page.get_by_test_id("stPlotlyChart").locator(".gtitle").all_text_contents()]
     assert any("ROC" in t for t in titles) and any("Precision-recall" in t for t in titles)
     page.get_by_role("button", name=re.compile("Move the threshold to the cheapest")).click()
@@ -222,7 +222,9 @@ def test_widgets_come_back_showing_their_values(page, server_url, console_errors
     expect(page.get_by_role("slider", name=re.compile("Threshold"))).to_have_attribute("aria-valuetext", "1.50")
     expect(cfp).to_have_attribute("aria-valuetext", "2")
     expect(cfn).to_have_attribute("aria-valuetext", "20")
-    assert "sep=2.5" in page.url and "cfp=2" in page.url and "cfn=20" in page.url  # the link is unchanged
+    # the link keeps the settings, under today's names (the page opened with the old codes)
+    assert "separation=2.5" in page.url and "threshold=1.5" in page.url
+    assert "false_positive_cost=2" in page.url and "false_negative_cost=20" in page.url
     assert_no_exception(page)
     assert not real_errors(console_errors), real_errors(console_errors)
 

@@ -53,14 +53,22 @@ def test_presets_old_links_and_links():
     assert encode(1e-3) == "0.001" and encode(True) == "1"
 
 
+PRESETS = {"small": {"hidden": 8, "act": "tanh"}, "big": {"hidden": 200}}
+WITH_PRESET = ParamTable(DemoConfig, [*TABLE, Param("preset", "Preset", "selectbox", options=("none", *PRESETS),
+                                                    default="none")])
+
+
 def _script():
     import streamlit as st
 
-    from tests.test_params import TABLE
+    from tests.test_params import PRESETS, TABLE, WITH_PRESET
     from ui.url_state import UrlState
 
     url = UrlState("demo")
     url.upgrade_link(TABLE)
+    st.write(f"link sets={sorted(url.link_names(TABLE))!r}")
+    url.start_from_preset(WITH_PRESET, WITH_PRESET["preset"], lambda name: PRESETS.get(name, {}))
+    url.widget(WITH_PRESET["preset"])
     st.button("Preset: wide", on_click=url.apply, args=(TABLE, {"hidden": 128, "act": "tanh"}))
     values = url.widgets(TABLE)
     st.write(f"values={values!r}")
@@ -101,3 +109,12 @@ def test_a_preset_sets_its_values_over_the_defaults_and_writes_the_link():
     assert _values(at) == {**TABLE.defaults(), "hidden": 128, "act": "tanh"}  # lr back to its default
     link = {k: at.query_params[k] for k in at.query_params}
     assert set(link) == {"hidden_units", "act"}
+
+
+def test_a_link_naming_a_preset_starts_from_it_and_its_own_values_win():
+    at = _run({"preset": "small", "act": "relu"})
+    assert _values(at) == {**TABLE.defaults(), "hidden": 8, "act": "relu"}  # hidden from the preset, act from the link
+    assert next(m.value for m in at.markdown if m.value.startswith("link sets=")) == "link sets=['act']"
+    at = _run({"preset": "nonsense"})  # an unknown preset: the preset box says so, nothing else moves
+    assert _values(at) == TABLE.defaults()
+    assert any("cannot be used" in w.value for w in at.warning)

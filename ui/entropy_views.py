@@ -72,14 +72,12 @@ def upgrade_link() -> None:
 def opening_tab() -> str:
     """The tab to open: the loss lab's when the link carries lab settings, else the fit's when
     it carries fit settings, else the first. Decided once per session, at the first visit,
-    so the open tab never changes under a learner who edits settings. Call after ``upgrade_link``.
-
-    (It reads which names the link has: the one read of the link outside ``UrlState``, which
-    has no way to say that before the widgets are drawn.)"""
+    so the open tab never changes under a learner who edits settings. Call after ``upgrade_link``."""
     key = f"{TOPIC}:opening_tab"
     if key not in st.session_state:
-        params = set(st.query_params)
-        st.session_state[key] = TAB_LAB if params & LAB_URLS else TAB_FIT if params & FIT_URLS else TAB_A
+        url = UrlState(TOPIC)
+        lab, fit = url.link_names(losslab.PARAMS), url.link_names(info_fit.PARAMS)
+        st.session_state[key] = TAB_LAB if lab else TAB_FIT if fit else TAB_A
     return st.session_state[key]
 
 

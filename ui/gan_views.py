@@ -47,28 +47,10 @@ def _apply_preset() -> None:
     url.apply(PARAMS, {**preset_values(name), **keep})
 
 
-def _preset_from_link() -> None:
-    """First run of a link naming a preset: the controls the link does not set start from the preset.
-
-    ``url.apply`` remembers the preset's values as the controls' last values; dropping their session
-    keys again lets each control start as a fresh one does: from the link's value when the link has
-    one, else from that remembered value. UrlState cannot tell what a link sets before the widgets
-    are drawn, so the preset's name is read from the link here (the one read of the link by hand).
-    """
-    preset = PARAMS["preset"]
-    name = st.query_params.get(preset.url)
-    if url.param_key(preset) in st.session_state or name not in PRESETS:
-        return
-    url.apply(PARAMS, preset_values(name))
-    for p in PARAMS:
-        if p is not preset:
-            del st.session_state[url.param_key(p)]
-
-
 def controls() -> GANConfig:
     """Every control of the page, bound to the URL; returns the run's config."""
     url.upgrade_link(PARAMS)  # links from before the parameter table used short codes (glr, nz, sn...)
-    _preset_from_link()
+    url.start_from_preset(PARAMS, PARAMS["preset"], preset_values)  # ?preset=collapse&noise_dim=4
     values: dict = {}
 
     def draw(name: str, **overrides) -> None:

@@ -218,6 +218,30 @@ class UrlState:
             st.session_state[self.key(p.url)] = value
             st.session_state[self._shadow(p.url)] = value
 
+    def link_names(self, table: ParamTable) -> set[str]:
+        """The controls of ``table`` (their names) that the current link sets (after ``upgrade_link``)."""
+        return {p.name for p in table if p.url in st.query_params}
+
+    def start_from_preset(self, table: ParamTable, preset: Param,
+                          values_of: Callable[[Any], Mapping[str, Any]]) -> None:
+        """A link naming a preset: on its first visit, every control of ``table`` the link does
+        not set starts from the preset's value (``values_of(name)``); the link's own values win.
+
+        Call after ``upgrade_link`` and before any widget is drawn. A session that
+        already drew the preset control is left alone (the learner has moved on).
+        """
+        raw = st.query_params.get(preset.url)
+        if raw is None or self.key(preset.url) in st.session_state:
+            return
+        try:
+            name = _parse_option(raw, list(preset.options))
+        except InvalidValue:
+            return  # the preset control says so when it draws
+        for p_name, value in table.preset(values_of(name)).items():
+            p = table[p_name]
+            if p is not preset and p.url not in st.query_params and self.key(p.url) not in st.session_state:
+                st.session_state[self._shadow(p.url)] = value
+
     def upgrade_link(self, table: ParamTable) -> None:
         """Rename the old codes of a link from before the table (``Param.old``) to today's names.
 

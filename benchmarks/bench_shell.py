@@ -41,7 +41,7 @@ def _home_rerun_ms() -> float:
 
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
-    slider = at.select_slider(key="home:hidden")
+    slider = at.select_slider(key="home:hidden_units")
     values = ["16", "32"]
 
     def rerun():

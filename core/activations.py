@@ -21,6 +21,8 @@ Four parts, each usable from a notebook exactly as the page uses it:
   initial weights; a racer that diverges stops alone.
 
 Own data for the race comes through ``validate_points`` and ``points_from_csv``.
+``PARAMS`` (at the end) declares every control of the page, its link name and its
+default; ``RACE_PARAMS`` is the part a race preset sets.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import io
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -39,13 +41,15 @@ import torch.nn.functional as F
 from scipy import optimize
 from torch import nn
 
-from core.device import pick
+from core.params import Param as Control  # ``Param`` here is an activation's shape parameter
+from core.params import ParamTable
 from core.trainer import GuardedTrainer, Snapshot, build_seeded, divergence_message
 
 __all__ = [
     "ACTIVATIONS", "DATASETS", "INITS", "INIT_NAMES", "LABELS", "LATEX", "MAX_POINTS", "OPTIMIZERS", "PARAMETERS",
     "PRESETS", "MLP", "InitStats", "Param", "Preset", "Properties", "RaceConfig", "RaceSnapshot", "RaceTrainer",
-    "Racer", "RacerSnapshot",
+    "Racer", "RacerSnapshot", "PARAMS", "RACE_PARAMS", "PRESET_CODES", "preset_config", "preset_title",
+    "race_values",
     "activation", "curves", "derivative", "elu", "gelu", "init_statistics", "leaky_relu", "make_data",
     "mish", "points_from_csv", "properties", "relu", "softplus", "swish", "swish_slope_reaches_one",
     "validate_points",
@@ -784,8 +788,8 @@ class RaceTrainer(GuardedTrainer):
     """Two to four MLPs trained side by side on the same mini-batches.
 
     Racers with the same input size, depth, width and init start from the
-    same weights (built from the same seed). ``advance`` (and ``train``) run chunks of
-    ``EVAL_EVERY`` steps with a guard per racer: a racer whose loss turns
+    same weights (built from the same seed). The base's ``advance`` runs chunks of
+    ``EVAL_EVERY`` steps; ``_guarded_chunk`` guards each racer on its own: a racer whose loss turns
     NaN, infinite or above ``loss_limit``, or whose weights turn non-finite,
     goes back to its state at the start of the chunk and stops with its own
     message while the others go on. The whole trainer stops (``error``) only
@@ -799,10 +803,8 @@ class RaceTrainer(GuardedTrainer):
     GRID = 41
 
     def __init__(self, config: RaceConfig | None = None, device: torch.device | None = None) -> None:
-        super().__init__()
-        self.config = config = RaceConfig() if config is None else config
-        self.max_steps = config.max_steps
-        self.device = pick() if device is None else device
+        config = RaceConfig() if config is None else config
+        super().__init__(config, max_steps=config.max_steps, device=device)
         self.clean, self.unit, y = make_data(config)
         self.n_classes = 10 if config.dataset == "digits" else 2
         self.two_d = config.dataset != "digits"
@@ -886,33 +888,9 @@ class RaceTrainer(GuardedTrainer):
             losses.append(loss.detach())
         return torch.stack(losses)
 
-    def _record(self, first_step: int, losses: np.ndarray) -> None:
-        """Keep a chunk's losses for the racers still running (one column each, in order)."""
-        for runner, column in zip([r for r in self.runners if r.running], losses.T, strict=True):
-            runner.losses.append(column.astype(np.float32))
-            runner.step = first_step + len(column)
-
-    def advance(self, steps: int) -> int:
-        """Advance every running racer by up to ``steps`` steps (fewer at ``max_steps``), without a snapshot.
-
-        Replaces the base class's whole-trainer guard with ``_chunk``'s per-racer
-        one. Returns how far the race clock moved.
-        """
-        start = self.step
-        n = 0 if self.error is not None else self._steps_allowed(steps)
-        while n > 0 and self.error is None:
-            chunk = min(n, self.EVAL_EVERY - self.step % self.EVAL_EVERY)
-            self._chunk(chunk)
-            n -= chunk
-        return self.step - start
-
-    def train(self, steps: int) -> RaceSnapshot:
-        """``advance(steps)``, then report."""
-        self.advance(steps)
-        return self.snapshot()
-
-    def _chunk(self, n: int) -> None:
-        """``n`` steps with the per-racer guard (the base class's guard, one racer at a time)."""
+    def _guarded_chunk(self, n: int) -> bool:
+        """``n`` steps with the guard per racer: a racer that diverged goes back to its state before the
+        chunk and stops with its own message while the others go on. False only when every racer stopped."""
         running = [r for r in self.runners if r.running]
         saved = [r.checkpoint() for r in running]
         losses = torch.stack([self._train_step() for _ in range(n)]).float().cpu().numpy()
@@ -930,14 +908,28 @@ class RaceTrainer(GuardedTrainer):
             text = divergence_message(self.step + row + 1, value, self.divergence_hint)
             runner.error = f"{runner.spec.label}: " + text.replace("the chart shows", "its charts show")
             self._evaluate(runner)  # its last good state, measured
-        self._record(self.step, losses[:, good])
-        self.step = max(r.step for r in self.runners)  # the race clock: as far as any racer got
-        for runner in self.runners:
-            if runner.running and (runner.step % self.EVAL_EVERY == 0 or self.done):
-                self._evaluate(runner)
-        if not any(r.running for r in self.runners):
+        if not good:  # the race clock stays where the last racer was good
             self.error = ("Every network diverged, so the race stopped; each chart shows that network's "
                           "last good state. Lower the learning rate and press Reset.")
+            return False
+        self._record(self.step, losses[:, good])
+        self.step += n  # the race clock: as far as the racers still running got
+        return True
+
+    def _record(self, first_step: int, losses: np.ndarray) -> None:
+        """Keep a chunk's losses per racer still running (one column each, in order), then measure."""
+        for runner, column in zip([r for r in self.runners if r.running], losses.T, strict=True):
+            runner.losses.append(column.astype(np.float32))
+            runner.step = first_step + len(column)
+        self._after_chunk(first_step, losses)
+
+    def _after_chunk(self, first_step: int, losses: np.ndarray) -> None:
+        """Measure the running racers on all the data every ``EVAL_EVERY`` steps and at ``max_steps``."""
+        end = first_step + len(losses)
+        if end % self.EVAL_EVERY == 0 or (self.max_steps is not None and end >= self.max_steps):
+            for runner in self.runners:
+                if runner.running:
+                    self._evaluate(runner)
 
     # -- measurements -------------------------------------------------------------
     def _evaluate(self, runner: _Runner) -> None:
@@ -1025,3 +1017,125 @@ PRESETS: dict[str, Preset] = {
         "boundaries around both arms to 100 % within 1,000 steps.",
     ),
 }
+
+
+# -- the page's controls -------------------------------------------------------------
+DEFAULT_FUNCTIONS = ("relu", "tanh", "swish", "mish")
+LAB_WIDTHS = (8, 16, 32, 64, 128, 256)
+LAB_SCALES = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0)
+DATA_NAMES = {**DATASETS, "digits": "Digits (images)"}  # short enough for the box; the help has the rest
+LRS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)
+NOISES = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
+BATCHES = (8, 16, 32, 64, 128, MAX_POINTS)  # MAX_POINTS: all the points, full batch
+SIZES = (100, 200, 400, 1000, 2000)
+STEPS = (300, 500, 1000, 2000, 3000, 5000, 10_000)
+WIDTHS = (2, 4, 8, 16, 32, 64, 128)
+SLOTS = 4  # networks a race can have
+
+# preset code in the link -> the preset's name in PRESETS ("default": the page's own starting race)
+PRESET_CODES = {
+    "default": None,
+    "sigmoid-vanishes": "sigmoid in a deep net vanishes",
+    "relu-dies": "ReLU with a large learning rate dies",
+    "swish-mish-spirals": "Swish and Mish vs ReLU on spirals",
+}
+
+
+def preset_config(code: str) -> RaceConfig:
+    """The race a preset loads (``default``: the page's own starting race)."""
+    name = PRESET_CODES[code]
+    return RaceConfig() if name is None else PRESETS[name].config
+
+
+def preset_title(code: str) -> str:
+    name = PRESET_CODES[code]
+    return "Default: four activations on the moons" if name is None else name[:1].upper() + name[1:]
+
+
+def _slot(k: int) -> list[Control]:
+    """The four controls of network ``k`` (1-based); they start as the default race's network k."""
+    racers = RaceConfig().racers
+    start = racers[min(k, len(racers)) - 1]
+    return [
+        Control(f"net{k}_activation", "Activation", "selectbox", default=start.activation, options=tuple(ACTIVATIONS),
+                format_func=LABELS.get, old=(f"act{k}",)),
+        Control(f"net{k}_depth", "Hidden layers", "slider", default=start.depth, lo=1, hi=10, old=(f"depth{k}",)),
+        Control(f"net{k}_width", "Units per layer", "select_slider", default=start.width, options=WIDTHS,
+                old=(f"width{k}",)),
+        Control(f"net{k}_init", "Initialisation", "selectbox", default=start.init, options=tuple(INITS),
+                format_func=INIT_NAMES.get, old=(f"init{k}",)),
+    ]
+
+
+_SWISH, _LEAKY, _ELU = PARAMETERS["swish"], PARAMETERS["leaky_relu"], PARAMETERS["elu"]
+
+# Every control of the page, in the order the page draws them. The race's controls set RaceConfig's
+# fields (defaults from it); the others are the page's own settings. "functions" is a list of choices
+# (core.params has no multiselect kind): kind "text" with options and a tuple default, drawn by the page
+# as a multiselect and written to the link as comma-separated names.
+PARAMS = ParamTable(RaceConfig, [
+    # 2 · Swish's beta first: the gallery's Swish uses it too
+    Control("swish_beta", "Swish's β", "slider", default=_SWISH.default, lo=_SWISH.low, hi=_SWISH.high, step=0.05,
+            old=("beta",), help="f(x) = x·σ(βx). β = 0 gives x/2; a large β bends it towards ReLU. The gallery "
+                                "above draws Swish with this β too."),
+    # 1 · the gallery
+    Control("functions", "Functions", "text", default=DEFAULT_FUNCTIONS, options=tuple(ACTIVATIONS),
+            format_func=LABELS.get, widget_args={"placeholder": "Pick functions"}),
+    Control("show_value", "f: the value (solid)", "toggle", default=True, old=("f",)),
+    Control("show_slope", "f′: the slope (dashed)", "toggle", default=True, old=("df",)),
+    Control("show_curvature", "f″: the curvature (dotted)", "toggle", default=False, old=("d2f",)),
+    Control("leaky_slope", "Leaky ReLU's slope a", "slider", default=_LEAKY.default, lo=_LEAKY.low, hi=_LEAKY.high,
+            step=0.01, old=("slope",), help=f"f(x) = a·x for x ≤ 0. PyTorch's default is {_LEAKY.default:g}."),
+    Control("elu_alpha", "ELU's α", "slider", default=_ELU.default, lo=_ELU.low, hi=_ELU.high, step=0.1,
+            old=("alpha",), help="f(x) = α(eˣ − 1) for x ≤ 0: the value f approaches far to the left is −α."),
+    # 3 · the initialisation lab
+    Control("lab_activation", "Activation", "selectbox", default="sigmoid", options=tuple(ACTIVATIONS),
+            format_func=LABELS.get, old=("lab_act",)),
+    Control("lab_init", "Initialisation", "selectbox", default="default", options=tuple(INITS),
+            format_func=INIT_NAMES.get, help=" · ".join(INITS.values())),
+    Control("lab_depth", "Hidden layers", "slider", default=10, lo=1, hi=10),
+    Control("lab_width", "Units per layer", "select_slider", default=64, options=LAB_WIDTHS),
+    Control("lab_weight_scale", "Weight scale", "select_slider", default=1.0, options=LAB_SCALES,
+            old=("lab_scale",), format_func=lambda v: f"× {v:g}",
+            help="Every initial weight is multiplied by this: above 1 the signal grows from layer to layer, "
+                 "below 1 it shrinks."),
+    # 4 · the race
+    Control("preset", "Preset", "selectbox", default="default", options=tuple(PRESET_CODES), format_func=preset_title,
+            help="A preset sets every control of the race; you can then change anything."),
+    Control("networks", "Networks in the race", "slider", default=len(RaceConfig().racers), lo=2, hi=SLOTS,
+            old=("racers",)),
+    *(control for k in range(1, SLOTS + 1) for control in _slot(k)),
+    Control("dataset", "Data", "selectbox", options=tuple(DATASETS), format_func=DATA_NAMES.get,
+            help=f"{DATASETS['digits']}: scikit-learn's handwritten digits. "
+                 "Your points: click them onto a plane that appears above, or upload a CSV."),
+    Control("lr", "Learning rate (applies live)", "select_slider", options=LRS,
+            help="Changing it while the race runs applies to the running networks."),
+    Control("noise", "Noise (applies live)", "select_slider", options=NOISES,
+            help="Standard deviation of the Gaussian jitter added to every input. Each point moves along its own "
+                 "fixed random direction, so a change is smooth."),
+    Control("optimizer", "Optimiser", "selectbox", options=tuple(OPTIMIZERS), format_func=OPTIMIZERS.get,
+            old=("opt",)),
+    Control("batch_size", "Mini-batch (applies live)", "select_slider", options=BATCHES, old=("batch",),
+            format_func=lambda b: "all" if b >= MAX_POINTS else str(b)),
+    Control("n_points", "Points (built-in sets)", "select_slider", options=SIZES, old=("size",),
+            help="For the digits: at most as many images as the set holds."),
+    Control("max_steps", "Stop after (steps)", "select_slider", options=STEPS, url="steps"),
+    Control("seed", "Seed", "number", lo=0, hi=9999, step=1,
+            help="The same seed gives the same data, first weights and mini-batches."),
+])
+
+# The race's controls: what a preset sets (the preset box itself excluded).
+RACE_PARAMS = ParamTable(None, [PARAMS[name] for name in PARAMS.names()[PARAMS.names().index("networks"):]])
+
+
+def race_values(config: RaceConfig) -> dict[str, Any]:
+    """The value of each race control (by name) for ``config``; network slots beyond its racers are left out."""
+    values: dict[str, Any] = {
+        "networks": len(config.racers), "dataset": config.dataset, "lr": config.lr, "noise": config.noise,
+        "optimizer": config.optimizer, "batch_size": config.batch_size if config.batch_size in BATCHES else MAX_POINTS,
+        "n_points": config.n_points, "max_steps": config.max_steps, "seed": config.seed,
+    }
+    for k, racer in enumerate(config.racers, start=1):
+        values.update({f"net{k}_activation": racer.activation, f"net{k}_depth": racer.depth,
+                       f"net{k}_width": racer.width, f"net{k}_init": racer.init})
+    return values

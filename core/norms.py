@@ -27,6 +27,9 @@ conversion exists.
 The race (``NormRaceTrainer``) trains the same small CNN on scikit-learn's
 8x8 digits with each normalisation after both conv layers, from the same
 initial weights and on the same batches.
+
+``PARAMS`` (after ``NormRaceConfig``) declares every control of the page, its
+link name and its default.
 """
 
 from __future__ import annotations
@@ -41,8 +44,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from core.device import pick
-from core.losslab import DigitsSplit, digits_split
+from core.losslab import N_VAL, DigitsSplit, digits_split
+from core.params import Param, ParamTable
 from core.trainer import GuardedTrainer, Snapshot, build_seeded, divergence_message
 
 KINDS = ("inter", "intra")
@@ -654,6 +657,78 @@ class NormRaceConfig:
             raise ValueError(f"epochs must lie between 1 and 500, got {self.epochs}")
 
 
+# -- the page's controls ---------------------------------------------------------------
+SEED_N, SEED_ALPHA, SEED_BETA, SEED_K = 2, 1.0, 1.0, 0.0  # the seed's worked example (inter-channel)
+ALEXNET = (5, 1e-4, 0.75, 2.0)  # (n, alpha, beta, k) in AlexNet's paper, in the seed's convention
+LRN_FIELDS = ("lrn_n", "lrn_alpha", "lrn_beta", "lrn_k")  # the four controls the two LRN buttons set
+SEED_BATCH = bn_example().shape[0]  # the seed's batch of activations (C, H, W)
+_, BN_C, BN_H, BN_W = bn_example().shape
+_INTER_C, _INTER_W = inter_example()[0, :, 0, :].shape  # channels x positions of the inter-channel grid
+_MAP_H, _MAP_W = intra_example()[0, 0].shape  # the intra-channel feature map
+LRS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0)
+RACE_BATCHES = (1, 2, 4, 8, 16, 32, 64, 128)
+RACE_EPOCHS = (1, 2, 3, 5, 10, 20, 50)
+MODE_BATCHES = (1, 2, 4, 8, 32, 500)
+TORCH_SIZES = tuple(range(1, 10))
+PER_LABELS = {
+    "activation": "per activation: each (c, y, x) over the batch (the seed's picture, BatchNorm1d)",
+    "channel": "per channel: each channel over the batch and every position (BatchNorm2d, in CNNs)",
+}
+
+# Every control of the page, in the order the page draws them. The race's controls set NormRaceConfig's
+# fields (defaults from it); the others are the page's own settings. "norms" is a list of choices
+# (core.params has no multiselect kind): kind "text" with options and a tuple default, drawn by the page
+# as a multiselect and written to the link as comma-separated names. The page narrows the image choice
+# ("bn_image") to the images in the batch.
+PARAMS = ParamTable(NormRaceConfig, [
+    # 1 · LRN by hand
+    Param("lrn_n", "n: the window reaches ⌊n/2⌋ neighbours each side", "slider", default=SEED_N, lo=0, hi=8,
+          old=("n",)),
+    Param("lrn_alpha", "α: scale of the sum", "number", default=SEED_ALPHA, lo=0.0, hi=100.0, step=0.1, format="%g",
+          old=("alpha",)),
+    Param("lrn_beta", "β: exponent", "number", default=SEED_BETA, lo=0.0, hi=10.0, step=0.05, format="%g",
+          old=("beta",)),
+    Param("lrn_k", "k: added to the sum", "number", default=SEED_K, lo=0.0, hi=100.0, step=0.5, format="%g",
+          old=("k",)),
+    Param("channel", "Output channel i", "slider", default=0, lo=0, hi=_INTER_C - 1, old=("ch",)),
+    Param("position", "Position (x, y)", "slider", default=0, lo=0, hi=_INTER_W - 1, old=("pos",)),
+    Param("row", "Output row y", "slider", default=_MAP_H // 2, lo=0, hi=_MAP_H - 1),
+    Param("column", "Output column x", "slider", default=_MAP_W // 2, lo=0, hi=_MAP_W - 1, old=("col",)),
+    # 2 · the conventions
+    Param("torch_size", "PyTorch's size, with your α, β and k as PyTorch's arguments", "select_slider", default=4,
+          options=TORCH_SIZES, old=("size",), help="nn.LocalResponseNorm(size, alpha, beta, k)"),
+    # 3 · batch normalisation by hand
+    Param("bn_per", "Which values share μ and σ²", "radio", default="activation", options=tuple(PER_LABELS),
+          format_func=PER_LABELS.get, old=("per",)),
+    Param("bn_batch", f"Images in the batch (the seed's batch has {SEED_BATCH})", "select_slider",
+          default=SEED_BATCH, options=tuple(range(1, SEED_BATCH + 1)), old=("batch",)),
+    Param("bn_image", "Image", "selectbox", default=0, options=tuple(range(SEED_BATCH)), old=("img",)),
+    Param("bn_channel", "Channel", "selectbox", default=0, options=tuple(range(BN_C)), old=("bch",)),
+    Param("bn_row", "Row", "selectbox", default=0, options=tuple(range(BN_H)), old=("brow",)),
+    Param("bn_column", "Column", "selectbox", default=0, options=tuple(range(BN_W)), old=("bcol",)),
+    Param("bn_gamma", "γ: scale (learned)", "number", default=1.0, lo=-10.0, hi=10.0, step=0.1, format="%g",
+          old=("gamma",)),
+    Param("bn_shift", "β: shift (learned)", "number", default=0.0, lo=-10.0, hi=10.0, step=0.1, format="%g",
+          old=("shift",)),
+    # 5 · the race
+    Param("norms", "Normalisations in the race", "text", options=NORMS, format_func=NORM_LABELS.get),
+    Param("lr", "Learning rate: applies while it trains", "select_slider", options=LRS),
+    Param("batch_size", "Batch size", "select_slider", options=RACE_BATCHES, old=("bs",)),
+    Param("epochs", "Epochs", "select_slider", options=RACE_EPOCHS),
+    Param("seed", "Seed", "number", lo=0, hi=9999, step=1,
+          help="The same seed gives every model the same first weights and batches."),
+    Param("layer", "Layer whose statistics are charted", "selectbox", default="norm1", options=tuple(LAYER_LABELS),
+          format_func=LAYER_LABELS.get),
+    # 4 · a real digit (drawn after the race's controls: its fresh network uses the race's seed)
+    Param("digit", f"Validation digit (0 to {N_VAL - 1})", "number", default=0, lo=0, hi=N_VAL - 1, step=1),
+    # 6 · BN's two modes
+    Param("mode_batch_size", "Batch size in training mode", "select_slider", default=1, options=MODE_BATCHES,
+          old=("modebs",)),
+])
+# The LRN buttons set these four controls (and only these).
+LRN_PARAMS = ParamTable(None, [PARAMS[name] for name in LRN_FIELDS])
+
+
 @dataclass
 class NormRaceSnapshot(Snapshot):
     """Histories per model (keyed by norm), all plain NumPy arrays and numbers.
@@ -722,15 +797,13 @@ class NormRaceTrainer(GuardedTrainer):
 
     def __init__(self, config: NormRaceConfig, device: torch.device | None = None,
                  split: DigitsSplit | None = None) -> None:
-        super().__init__()
-        self.config = config
-        self.device = pick() if device is None else device
-        self.split = digits_split() if split is None else split
+        split = digits_split() if split is None else split
+        steps_per_epoch = math.ceil(len(split.y_train) / config.batch_size)
+        super().__init__(config, max_steps=config.epochs * steps_per_epoch, device=device)
+        self.split, self.steps_per_epoch = split, steps_per_epoch
         to = lambda a: torch.from_numpy(np.array(a)).to(self.device)
         self.x, self.y = to(self.split.x_train), to(self.split.y_train)
         self.x_val, self.y_val = to(self.split.x_val), to(self.split.y_val)
-        self.steps_per_epoch = math.ceil(len(self.y) / config.batch_size)
-        self.max_steps = config.epochs * self.steps_per_epoch
         self.runners = {norm: _Runner(norm, config, self.device) for norm in config.norms}
         self._order: tuple[int, torch.Tensor] | None = None
         for r in self.runners.values():
@@ -798,41 +871,43 @@ class NormRaceTrainer(GuardedTrainer):
         r.eval_rows.append(self._evaluate(r).cpu().numpy())
 
     def _guarded_chunk(self, n: int) -> bool:
-        """Run ``n`` steps; roll back and stop each diverged model on its own."""
+        """Run ``n`` steps; roll back and stop each diverged model on its own (False when none is left)."""
         racing = self._racing()
         saved = {r.norm: r.state() for r in racing}
-        rows, evals = [], []
-        for step in range(self.step + 1, self.step + n + 1):
-            rows.append(self._step_models(racing, step))
-            if step % EVAL_EVERY == 0 or step == self.max_steps:
-                evals.append((step, [self._evaluate(r) for r in racing]))
-        values = torch.stack(rows).cpu().numpy()  # (n, models, 2)
-        measured = [(step, [row.cpu().numpy() for row in e]) for step, e in evals]
+        steps = range(self.step + 1, self.step + n + 1)
+        values = torch.stack([self._step_models(racing, step) for step in steps]).cpu().numpy()  # (n, models, 2)
+        good = []
         for i, r in enumerate(racing):
             loss = values[:, i, 0]
             bad = np.flatnonzero(~np.isfinite(loss) | (np.abs(np.nan_to_num(loss)) > self.loss_limit))
-            if bad.size or not r.finite():
-                r.restore(saved[r.norm])
-                if not r.eval_steps or r.eval_steps[-1] != self.step:
-                    self._measure(r, self.step)  # the kept state, as the charts will show it
-                row = int(bad[0]) if bad.size else n - 1
-                worst = float(loss[row])
-                message = divergence_message(self.step + row + 1, worst, self.divergence_hint)
-                r.error = f"{NORM_LABELS[r.norm]}: {message}"
+            if not bad.size and r.finite():
+                good.append(i)
                 continue
-            r.train_rows.append(values[:, i])
-            for step, rows_at in measured:
-                r.eval_steps.append(step)
-                r.eval_rows.append(rows_at[i])
-        if not self._racing():  # the race step stays where the last model was good
+            r.restore(saved[r.norm])
+            if not r.eval_steps or r.eval_steps[-1] != self.step:
+                self._measure(r, self.step)  # the kept state, as the charts will show it
+            row = int(bad[0]) if bad.size else n - 1
+            message = divergence_message(self.step + row + 1, float(loss[row]), self.divergence_hint)
+            r.error = f"{NORM_LABELS[r.norm]}: {message}"
+        if not good:  # the race step stays where the last model was good
             self.error = "Every model diverged. " + " ".join(r.error or "" for r in self.runners.values())
             return False
-        self._record(self.step, values)
+        self._record(self.step, values[:, good])
         self.step += n
         return True
 
     def _record(self, first_step: int, losses: np.ndarray) -> None:
-        """Histories are kept per model in ``_guarded_chunk``; nothing else to keep."""
+        """Keep each racing model's (loss, accuracy) rows (``losses``: steps x models x 2), then measure."""
+        for i, r in enumerate(self._racing()):
+            r.train_rows.append(losses[:, i])
+        self._after_chunk(first_step, losses)
+
+    def _after_chunk(self, first_step: int, losses: np.ndarray) -> None:
+        """Measure the racing models on the validation digits every ``EVAL_EVERY`` steps and at the last step."""
+        end = first_step + len(losses)
+        if end % EVAL_EVERY == 0 or end == self.max_steps:
+            for r in self._racing():
+                self._measure(r, end)
 
     def snapshot(self) -> NormRaceSnapshot:
         snap = NormRaceSnapshot(

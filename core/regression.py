@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.device import pick
+from core.params import Param, ParamTable
 from core.trainer import GuardedTrainer, Snapshot, build_seeded
 
 TARGETS = {
@@ -24,6 +24,9 @@ TARGETS = {
 }
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "silu": nn.SiLU}
 OPTIMIZERS = ("sgd", "adam")  # sgd: with momentum 0.9
+OPTIMIZER_NAMES = {"sgd": "SGD + momentum", "adam": "Adam"}
+LRS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0)
+HIDDEN_SIZES = (2, 4, 8, 16, 32, 64, 128)
 X_RANGE = (-np.pi, np.pi)
 
 
@@ -58,6 +61,18 @@ class RegressionConfig:
             raise ValueError(f"lr must be > 0, got {self.lr}")
 
 
+# The home page's controls, in the order they are drawn (defaults: RegressionConfig's).
+PARAMS = ParamTable(RegressionConfig, [
+    Param("target", "Target curve", "selectbox", options=tuple(TARGETS)),
+    Param("activation", "Activation", "selectbox", options=tuple(ACTIVATIONS), old=("act",)),
+    Param("optimizer", "Optimiser", "selectbox", options=OPTIMIZERS, format_func=OPTIMIZER_NAMES.get,
+          old=("opt",)),
+    Param("lr", "Learning rate", "select_slider", options=LRS),
+    Param("hidden", "Hidden units per layer", "select_slider", options=HIDDEN_SIZES, url="hidden_units",
+          old=("hidden",)),
+])
+
+
 def make_data(config: RegressionConfig) -> tuple[np.ndarray, np.ndarray]:
     """Noisy samples of the target curve, reproducible from ``config.seed``."""
     rng = np.random.default_rng(config.seed)
@@ -83,10 +98,7 @@ class RegressionTrainer(GuardedTrainer):
     """Full-batch SGD with momentum (or Adam) on mean squared error."""
 
     def __init__(self, config: RegressionConfig, device: torch.device | None = None) -> None:
-        super().__init__()
-        self.config = config
-        self.max_steps = config.max_steps
-        self.device = pick() if device is None else device
+        super().__init__(config, max_steps=config.max_steps, device=device)
         self.x_np, self.y_np = make_data(config)
         self.x = torch.from_numpy(self.x_np).to(self.device).unsqueeze(1)
         self.y = torch.from_numpy(self.y_np).to(self.device).unsqueeze(1)
@@ -104,8 +116,6 @@ class RegressionTrainer(GuardedTrainer):
             self.optimizer = torch.optim.SGD(self.model.parameters(), lr=config.lr, momentum=0.9)
         self.grid_np = np.linspace(*X_RANGE, 200, dtype=np.float32)
         self._grid = torch.from_numpy(self.grid_np).to(self.device).unsqueeze(1)
-        self._loss_steps: list[np.ndarray] = []
-        self._losses: list[np.ndarray] = []
 
     def _stateful(self):
         return (self.model, self.optimizer)
@@ -120,10 +130,6 @@ class RegressionTrainer(GuardedTrainer):
         self.optimizer.step()
         return loss.detach()
 
-    def _record(self, first_step: int, losses: np.ndarray) -> None:
-        self._loss_steps.append(np.arange(first_step + 1, first_step + len(losses) + 1))
-        self._losses.append(losses[:, 0])
-
     @torch.no_grad()
     def current_loss(self) -> float:
         return float(nn.functional.mse_loss(self.model(self.x), self.y))
@@ -131,7 +137,7 @@ class RegressionTrainer(GuardedTrainer):
     @torch.no_grad()
     def snapshot(self) -> RegressionSnapshot:
         fit = self.model(self._grid).squeeze(1).cpu().numpy()
-        empty = np.zeros(0)
+        loss_steps, losses = self.loss_history  # every good step's loss, kept by the base
         return RegressionSnapshot(
             step=self.step,
             done=self.done,
@@ -142,8 +148,8 @@ class RegressionTrainer(GuardedTrainer):
             grid=self.grid_np,
             fit=fit,
             truth=TARGETS[self.config.target](self.grid_np),
-            loss_steps=np.concatenate(self._loss_steps) if self._loss_steps else empty,
-            losses=np.concatenate(self._losses) if self._losses else empty,
+            loss_steps=loss_steps,
+            losses=losses[:, 0] if len(losses) else np.zeros(0),
             blowup_steps=None if self.blowup is None else self.blowup[0],
             blowup_losses=None if self.blowup is None else self.blowup[1][:, 0],
         )

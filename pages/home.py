@@ -3,7 +3,7 @@
 import streamlit as st
 
 from core.plots.regression import fit_figure, loss_figure
-from core.regression import ACTIVATIONS, OPTIMIZERS, TARGETS, RegressionConfig, RegressionTrainer
+from core.regression import PARAMS, RegressionConfig, RegressionTrainer
 from ui.live import current_run, live_training_panel
 from ui.livechart import Chart, live_charts
 from ui.formula import formula
@@ -22,20 +22,13 @@ st.caption(
 )
 
 url = UrlState("home")
-c1, c2, c3, c4, c5 = st.columns(5)
-with c1:
-    target = url.selectbox("Target curve", "target", list(TARGETS), "sine")
-with c2:
-    activation = url.selectbox("Activation", "act", list(ACTIVATIONS), "tanh")
-with c3:
-    optimizer = url.selectbox("Optimiser", "opt", list(OPTIMIZERS), "sgd",
-                              format_func={"sgd": "SGD + momentum", "adam": "Adam"}.get)
-with c4:
-    lr = url.select_slider("Learning rate", "lr", [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0], 0.03)
-with c5:
-    hidden = url.select_slider("Hidden units per layer", "hidden", [2, 4, 8, 16, 32, 64, 128], 32)
+url.upgrade_link(PARAMS)
+values = {}
+for column, param in zip(st.columns(len(PARAMS.params)), PARAMS, strict=True):
+    with column:
+        values[param.name] = url.widget(param)
 
-config = RegressionConfig(target=target, activation=activation, optimizer=optimizer, lr=lr, hidden=hidden)
+config = RegressionConfig(**values)
 
 
 def _render(snap) -> None:

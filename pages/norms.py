@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from core.norms import PARAMS
 from ui import norms_views as views
 from ui.shell import run_inside_app
 
@@ -16,6 +17,7 @@ st.markdown(
     "race them while you raise the learning rate."
 )
 
+views.url.upgrade_link(PARAMS)  # links from before the table: old codes become today's names
 slots = views.layout()  # every section's place, in page order
 params = views.controls(slots)  # every widget, each next to the result it changes
 

@@ -14,11 +14,10 @@ from scipy import optimize
 from scipy.special import expit
 from scipy.stats import norm
 
-from core.activations import LATEX, PRESETS
+from core.activations import LATEX, PARAMS, PRESET_CODES, PRESETS, preset_config
 from tests.conftest import open_page
 from tests.fuzz import fuzz_widgets, problems
 from tests.helpers import live_figures, live_view, press, shown_count, status, tick_until, title, trace
-from ui.activations_views import PRESET_CODES, preset_config
 from ui.livechart import plain
 
 PAGE = "pages/activations.py"
@@ -109,10 +108,10 @@ def test_the_property_table_agrees_with_independent_references():
 
 def test_gallery_widgets_change_what_is_shown():
     at = open_page(PAGE)
-    at.toggle(key="activations:d2f").set_value(True).run()
+    at.toggle(key="activations:show_curvature").set_value(True).run()
     assert "Mish f″" in trace_names(figure(at, "activations:fig:gallery"))
     at.multiselect(key="activations:functions").set_value(["leaky_relu"]).run()
-    at.slider(key="activations:slope").set_value(0.2).run()
+    at.slider(key="activations:leaky_slope").set_value(0.2).run()
     assert not problems(at)
     fig = figure(at, "activations:fig:gallery")
     f = trace(fig, "Leaky ReLU (a = 0.2) f")
@@ -130,14 +129,14 @@ def test_swish_beta_marks_where_the_slope_reaches_one():
     reach = swish_reach(1.0)
     assert f"{reach:.4f}" in shown and "about 1.25" in shown  # the seed's claim, with the computed value
     assert abs(reach - 1.25) < 0.03
-    at.slider(key="activations:beta").set_value(2.0).run()
+    at.slider(key="activations:swish_beta").set_value(2.0).run()
     fig = figure(at, "activations:fig:swish")
     marker = [t for t in fig["data"] if str(t.get("name", "")).startswith("|f′| = 1 first at")][0]
     assert marker["x"][0] == pytest.approx(swish_reach(2.0), abs=1e-4)
     assert f"{swish_reach(2.0):.4f}" in title(fig)
     # the gallery's Swish follows the same beta
     assert "Swish (β = 2) f" in trace_names(figure(at, "activations:fig:gallery"))
-    at.slider(key="activations:beta").set_value(0.0).run()
+    at.slider(key="activations:swish_beta").set_value(0.0).run()
     assert not problems(at) and "never reaches 1" in title(figure(at, "activations:fig:swish"))
 
 
@@ -151,14 +150,14 @@ def test_the_initialisation_lab_shows_vanishing_and_its_cure():
     at = open_page(PAGE)
     # sigmoid (slope at most 1/4) with PyTorch's default init: the gradient all but vanishes over 10 layers
     assert _ratio(at) < 1e-5
-    at.selectbox(key="activations:lab_act").set_value("relu")
+    at.selectbox(key="activations:lab_activation").set_value("relu")
     at.selectbox(key="activations:lab_init").set_value("he").run()
     assert not problems(at)
     # He init keeps the variance of a ReLU net's backward signal: no layer-to-layer collapse
     assert 0.3 < _ratio(at) < 3
     grads = figure(at, "activations:fig:lab-grad")
     assert len(grads["data"][0]["y"]) == 10 and "Gradients" in title(grads)
-    at.select_slider(key="activations:lab_scale").set_value(2.0).run()
+    at.select_slider(key="activations:lab_weight_scale").set_value(2.0).run()
     # twice the weights: each layer multiplies the backward signal by about 2, so layer 1's is far larger
     assert _ratio(at) > 50
 
@@ -181,11 +180,11 @@ def test_a_link_sets_the_controls():
                           "lab_act": "tanh", "racers": "3", "act1": "gelu", "depth2": "4"})
     assert not problems(at), problems(at)
     assert list(at.multiselect(key="activations:functions").value) == ["elu", "gelu"]
-    assert at.slider(key="activations:beta").value == 2.0
+    assert at.slider(key="activations:swish_beta").value == 2.0
     assert at.selectbox(key="activations:dataset").value == "xor"
     assert at.select_slider(key="activations:lr").value == 0.1
     assert at.select_slider(key="activations:noise").value == 0.3
-    assert at.selectbox(key="activations:lab_act").value == "tanh"
+    assert at.selectbox(key="activations:lab_activation").value == "tanh"
     charts = live_figures(at, CHARTS)
     assert list(charts) == BOUNDARIES[:3] + HISTORIES
     assert title(charts["boundary1"]).startswith("1 · GELU, 2 x 16") and "4 x 16" in title(charts["boundary2"])
@@ -226,7 +225,91 @@ def test_a_preset_link_sets_the_race_and_an_explicit_value_wins():
     at = open_page(PAGE, {"preset": "relu-dies", "lr": "0.3"})
     assert at.select_slider(key="activations:lr").value == 0.3
     assert at.select_slider(key="activations:steps").value == 1000  # the rest still from the preset
-    assert at.selectbox(key="activations:opt").value == "sgd"
+    assert at.selectbox(key="activations:optimizer").value == "sgd"
+
+
+# -- links from before the parameter table -------------------------------------------------------------------
+READERS = {"slider": "slider", "select_slider": "select_slider", "selectbox": "selectbox", "toggle": "toggle",
+           "number": "number_input", "text": "multiselect"}
+
+
+def shown(at) -> dict:
+    """Every control's value as the page shows it, by control name (found through its link name's key)."""
+    out = {}
+    for p in PARAMS:
+        value = getattr(at, READERS[p.kind])(key=f"activations:{p.url}").value
+        out[p.name] = list(value) if p.kind == "text" else value
+    return out
+
+
+def link(at) -> dict:
+    return {k: (v[0] if isinstance(v, list) else v) for k, v in ((k, at.query_params[k]) for k in at.query_params)}
+
+
+# a link written before the table (the codes of git show 2b501d8:ui/activations_views.py), every control moved
+OLD_LINK = {"beta": "2", "functions": "gelu,elu", "f": "0", "df": "0", "d2f": "1", "slope": "0.2", "alpha": "2",
+            "lab_act": "tanh", "lab_init": "he", "lab_depth": "4", "lab_width": "16", "lab_scale": "2",
+            "racers": "3", "act1": "gelu", "depth1": "3", "width1": "8", "init1": "he",
+            "act2": "elu", "depth2": "4", "width2": "32", "init2": "xavier",
+            "act3": "sigmoid", "depth3": "5", "width3": "64", "init3": "he",
+            "act4": "softplus", "depth4": "1", "width4": "4", "init4": "xavier",
+            "dataset": "xor", "lr": "0.1", "noise": "0.3", "opt": "sgd", "batch": "64", "size": "200",
+            "steps": "500", "seed": "7"}
+RENAMED = {"beta": "swish_beta", "f": "show_value", "df": "show_slope", "d2f": "show_curvature",
+           "slope": "leaky_slope", "alpha": "elu_alpha", "lab_act": "lab_activation", "lab_scale": "lab_weight_scale",
+           "racers": "networks", "opt": "optimizer", "batch": "batch_size", "size": "n_points",
+           **{f"{old}{k}": f"net{k}_{new}" for k in range(1, 5)
+              for old, new in (("act", "activation"), ("depth", "depth"), ("width", "width"), ("init", "init"))}}
+NEW_LINK = {RENAMED.get(code, code): value for code, value in OLD_LINK.items()}
+
+
+def test_a_link_from_before_the_table_opens_the_same_page_under_the_new_names():
+    old, new = open_page(PAGE, OLD_LINK), open_page(PAGE, NEW_LINK)
+    assert not problems(old) and not problems(new), (problems(old), problems(new))
+    expected = {
+        "swish_beta": 2.0, "functions": ["elu", "gelu"], "show_value": False, "show_slope": False,
+        "show_curvature": True, "leaky_slope": 0.2, "elu_alpha": 2.0, "lab_activation": "tanh", "lab_init": "he",
+        "lab_depth": 4, "lab_width": 16, "lab_weight_scale": 2.0, "preset": "default", "networks": 3,
+        "net1_activation": "gelu", "net1_depth": 3, "net1_width": 8, "net1_init": "he",
+        "net2_activation": "elu", "net2_depth": 4, "net2_width": 32, "net2_init": "xavier",
+        "net3_activation": "sigmoid", "net3_depth": 5, "net3_width": 64, "net3_init": "he",
+        "net4_activation": "softplus", "net4_depth": 1, "net4_width": 4, "net4_init": "xavier",
+        "dataset": "xor", "lr": 0.1, "noise": 0.3, "optimizer": "sgd", "batch_size": 64, "n_points": 200,
+        "max_steps": 500, "seed": 7,
+    }
+    assert shown(old) == expected
+    assert shown(new) == expected
+    # the race trains what the widgets show
+    config = old.session_state[RUN].trainer.config
+    assert (config.dataset, config.lr, config.noise, config.optimizer, config.batch_size, config.n_points,
+            config.max_steps, config.seed) == ("xor", 0.1, 0.3, "sgd", 64, 200, 500, 7)
+    assert [(r.activation, r.depth, r.width, r.init) for r in config.racers] == [
+        ("gelu", 3, 8, "he"), ("elu", 4, 32, "xavier"), ("sigmoid", 5, 64, "he")]
+    # the link now carries the new names only (functions in the options' order)
+    want = {**NEW_LINK, "functions": "elu,gelu"}
+    assert link(old) == want and link(new) == want
+    assert not set(link(old)) & (set(RENAMED) - set(RENAMED.values()))
+
+
+def test_an_old_preset_link_loads_the_preset_and_its_explicit_values_win():
+    old = open_page(PAGE, {"preset": "relu-dies", "opt": "adam", "racers": "2"})
+    new = open_page(PAGE, {"preset": "relu-dies", "optimizer": "adam", "networks": "2"})
+    assert shown(old) == shown(new)
+    preset = preset_config("relu-dies")  # sgd at rate 3, 1,000 steps, three networks
+    config = old.session_state[RUN].trainer.config
+    assert config.optimizer == "adam" and len(config.racers) == 2  # the link's values
+    assert (config.lr, config.max_steps, config.racers) == (3.0, 1000, preset.racers[:2])  # the preset's
+    # new names; Adam is the optimiser's default, so the link leaves it out (as every default)
+    assert link(old) == link(new) == {"preset": "relu-dies", "networks": "2", "net2_activation": "leaky_relu",
+                                      "lr": "3", "steps": "1000"}
+
+
+def test_no_link_name_takes_a_key_the_page_uses_for_something_else():
+    import ui.activations_views as views
+
+    others = {views.RUN_KEY, views.CHARTS_KEY, views.PLANE_KEY, views.POINTS_KEY, views.CLASS_KEY,
+              views.LAST_CLICK, views.UPLOAD_KEY, views.UPLOAD_SEEN, "activations:reload", "activations:clear"}
+    assert not {f"activations:{p.url}" for p in PARAMS} & others
 
 
 # -- the live race ----------------------------------------------------------------------------------------------
@@ -263,7 +346,7 @@ def test_a_new_learning_rate_applies_to_the_running_race():
     assert any("noise" in m[1] for m in view["markers"])
     assert any("Applied to the running model" in c.value for c in at.caption)
     # the depth of a network shapes it: that starts the race again
-    at.slider(key="activations:depth1").set_value(3).run()
+    at.slider(key="activations:net1_depth").set_value(3).run()
     assert at.session_state[RUN].trainer is not trainer and shown_count(at) == 0
 
 

@@ -42,3 +42,46 @@ def test_home_link_restores_settings():
     at = open_page("pages/home.py", {"target": "step", "lr": "0.1", "opt": "adam"})
     run = at.session_state["home:demo"]
     assert (run.trainer.config.target, run.trainer.config.lr, run.trainer.config.optimizer) == ("step", 0.1, "adam")
+
+
+def _home_widgets(at) -> dict:
+    """What the home page's controls show, read by their labels."""
+    return {
+        "target": at.selectbox(key="home:target").value,
+        "activation": at.selectbox(key="home:activation").value,
+        "optimizer": at.selectbox(key="home:optimizer").value,
+        "lr": at.select_slider(key="home:lr").value,
+        "hidden": at.select_slider(key="home:hidden_units").value,
+    }
+
+
+def _link(at) -> dict:
+    return {k: at.query_params[k] for k in at.query_params}
+
+
+def test_home_link_from_before_the_table_opens_the_same_settings_under_the_new_names():
+    old = open_page("pages/home.py", {"target": "step", "act": "relu", "opt": "adam", "lr": "0.1", "hidden": "8"})
+    new = open_page("pages/home.py", {"target": "step", "activation": "relu", "optimizer": "adam", "lr": "0.1",
+                                      "hidden_units": "8"})
+    assert not problems(old) and not problems(new)
+    expected = {"target": "step", "activation": "relu", "optimizer": "adam", "lr": 0.1, "hidden": 8}
+    assert _home_widgets(old) == _home_widgets(new) == expected
+    config = old.session_state["home:demo"].trainer.config
+    assert (config.target, config.activation, config.optimizer, config.lr, config.hidden) == ("step", "relu", "adam",
+                                                                                              0.1, 8)
+    names = {"target": "step", "activation": "relu", "optimizer": "adam", "lr": "0.1", "hidden_units": "8"}
+    for at in (old, new):
+        link = _link(at)
+        assert {k: v[0] if isinstance(v, list) else v for k, v in link.items()} == names
+
+
+def test_home_widgets_start_from_the_regression_defaults():
+    at = open_page("pages/home.py")
+    from core.regression import RegressionConfig
+
+    d = RegressionConfig()
+    assert _home_widgets(at) == {"target": d.target, "activation": d.activation, "optimizer": d.optimizer,
+                                 "lr": d.lr, "hidden": d.hidden} == {"target": "sine", "activation": "tanh",
+                                                                     "optimizer": "sgd", "lr": 0.03, "hidden": 32}
+    assert _link(at) == {}
+    assert at.selectbox(key="home:optimizer").options == ["SGD + momentum", "Adam"]

@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch import nn
 
-from core.norms import bn_example, inter_example, intra_example
+from core.norms import PARAMS, bn_example, inter_example, intra_example
 from tests.conftest import open_page
 from tests.fuzz import fuzz_widgets, problems
 from tests.helpers import live_figures, live_view, metric, press, shown_count, status, tick_until, title
@@ -104,12 +104,12 @@ def test_page_opens_on_the_seeds_worked_example():
 
 def test_lrn_widgets_change_the_formula_and_the_grids():
     at = open_page(PAGE)
-    at.slider(key="norms:n").set_value(4).run()
-    at.number_input(key="norms:alpha").set_value(0.5).run()
-    at.number_input(key="norms:beta").set_value(0.75).run()
-    at.number_input(key="norms:k").set_value(2.0).run()
-    at.slider(key="norms:ch").set_value(2).run()
-    at.slider(key="norms:pos").set_value(3).run()
+    at.slider(key="norms:lrn_n").set_value(4).run()
+    at.number_input(key="norms:lrn_alpha").set_value(0.5).run()
+    at.number_input(key="norms:lrn_beta").set_value(0.75).run()
+    at.number_input(key="norms:lrn_k").set_value(2.0).run()
+    at.slider(key="norms:channel").set_value(2).run()
+    at.slider(key="norms:position").set_value(3).run()
     assert not problems(at)
     grid = inter_example()[0, :, 0, :]
     expected = seed_inter(grid, 4, 0.5, 0.75, 2.0)
@@ -121,7 +121,7 @@ def test_lrn_widgets_change_the_formula_and_the_grids():
     assert len(fig["layout"]["shapes"]) == 4 + 2  # channels 0 to 3 framed, and the explained cell twice
     # intra-channel on the 5 x 5 map, with the same hyper-parameters
     at.slider(key="norms:row").set_value(0).run()
-    at.slider(key="norms:col").set_value(4).run()
+    at.slider(key="norms:column").set_value(4).run()
     fmap = intra_example(0)[0, 0]
     ref = seed_intra(fmap, 4, 0.5, 0.75, 2.0)
     assert code_starting(at, "b[row 0, column 4]").endswith(f"= {fmt(ref[0, 4])}")
@@ -149,16 +149,16 @@ def test_edited_grid_and_bad_cells_get_a_message():
 def test_alexnet_and_seed_buttons_set_the_four_hyper_parameters():
     at = open_page(PAGE)
     press(at, "AlexNet's")
-    assert at.slider(key="norms:n").value == 5 and at.number_input(key="norms:alpha").value == 1e-4
-    assert at.number_input(key="norms:beta").value == 0.75 and at.number_input(key="norms:k").value == 2.0
+    assert at.slider(key="norms:lrn_n").value == 5 and at.number_input(key="norms:lrn_alpha").value == 1e-4
+    assert at.number_input(key="norms:lrn_beta").value == 0.75 and at.number_input(key="norms:lrn_k").value == 2.0
     torch_code = code_starting(at, "nn.LocalResponseNorm(\n")
     assert "size=5" in torch_code and "alpha=0.0005" in torch_code
     expected = seed_inter(inter_example()[0, :, 0, :], 5, 1e-4, 0.75, 2.0)[0, 0]
     assert code_starting(at, "b[channel 0, position 0]").endswith(f"= {fmt(expected)}")
-    assert at.query_params["n"] == "5" and at.query_params["k"] == "2"
+    assert at.query_params["lrn_n"] == "5" and at.query_params["lrn_k"] == "2"
     press(at, "Seed's values")
     assert code_starting(at, "b[channel 0, position 0]").endswith("= 0.5")
-    assert "n" not in at.query_params  # back to the defaults: the link is short again
+    assert "lrn_n" not in at.query_params  # back to the defaults: the link is short again
 
 
 def test_k_and_alpha_zero_explain_the_division_by_zero():
@@ -181,9 +181,9 @@ def test_conventions_are_converted_live_and_checked_against_pytorch():
     theirs = nn.LocalResponseNorm(5, alpha=2.5, beta=0.75, k=2.0)(torch.from_numpy(grid)).numpy()[0, :, 0, :]
     np.testing.assert_allclose(theirs, ours, rtol=1e-12)
     # the other way round: an even size has no exact equivalent, an odd one has
-    assert at.select_slider(key="norms:size").value == 4
+    assert at.select_slider(key="norms:torch_size").value == 4
     assert any("No exact mapping" in i.value and "misses by up to" in i.value for i in at.info)
-    at.select_slider(key="norms:size").set_value(3).run()
+    at.select_slider(key="norms:torch_size").set_value(3).run()
     assert any("Exact" in s.value and "n = 2, α = 0.166667" in s.value for s in at.success)
 
 
@@ -201,7 +201,7 @@ def test_bn_formula_per_activation_and_per_channel_against_independent_numbers()
     assert "BatchNorm1d(64)" in texts(at)
     fig = figure(at, "norms:fig:bn")
     assert len(fig["layout"]["shapes"]) == 3 + 2 + 4  # 3 images framed, the cell twice, 2 separators twice
-    at.radio(key="norms:per").set_value("channel").run()
+    at.radio(key="norms:bn_per").set_value("channel").run()
     pooled = x[:, 1]
     norm = (x[2, 1, 2, 3] - pooled.mean()) / math.sqrt(pooled.var() + 1e-5)
     assert code_starting(at, "image 2, channel 1").endswith(f"= {fmt(1.5 * norm - 0.5)}")
@@ -213,21 +213,21 @@ def test_bn_formula_per_activation_and_per_channel_against_independent_numbers()
 def test_batch_size_one_and_two_are_explained_not_raised():
     at = open_page(PAGE, {"batch": "1", "img": "2"})
     assert not problems(at)
-    assert at.selectbox(key="norms:img").value == 0  # only one image left
+    assert at.selectbox(key="norms:bn_image").value == 0  # only one image left
     refusal = [w.value for w in at.warning if "Expected more than 1 value per channel" in w.value]
     assert refusal and "eval mode" in refusal[0]
     assert code_starting(at, "image 0, channel 0").endswith("= 0")  # variance 0: x̂ = 0, y = β = 0
-    at.select_slider(key="norms:batch").set_value(2).run()
+    at.select_slider(key="norms:bn_batch").set_value(2).run()
     assert any("+1 and −1" in i.value for i in at.info)
-    at.radio(key="norms:per").set_value("channel").run()
-    at.select_slider(key="norms:batch").set_value(1).run()
+    at.radio(key="norms:bn_per").set_value("channel").run()
+    at.select_slider(key="norms:bn_batch").set_value(1).run()
     assert not problems(at)
     assert any("instance normalisation" in i.value for i in at.info)  # BatchNorm2d pools the 16 positions
 
 
 def test_bn_modes_of_the_race_model_and_batch_one():
     at = open_page(PAGE)
-    assert at.select_slider(key="norms:modebs").value == 1
+    assert at.select_slider(key="norms:mode_batch_size").value == 1
     assert metric(at, "Training mode, batches of 1").endswith("%")
     assert "Eval mode (running statistics)" in [m.label for m in at.metric]
     assert any("instance normalisation" in i.value and "running statistics jump" in i.value for i in at.info)
@@ -241,8 +241,8 @@ def test_a_link_sets_the_controls():
     at = open_page(PAGE, {"n": "3", "beta": "0.75", "ch": "1", "per": "channel", "batch": "2", "lr": "0.3",
                           "norms": "bn,lrn", "bs": "64", "epochs": "2", "seed": "3", "layer": "conv2", "digit": "7"})
     assert not problems(at)
-    assert at.slider(key="norms:n").value == 3 and at.number_input(key="norms:beta").value == 0.75
-    assert at.radio(key="norms:per").value == "channel" and at.select_slider(key="norms:batch").value == 2
+    assert at.slider(key="norms:lrn_n").value == 3 and at.number_input(key="norms:lrn_beta").value == 0.75
+    assert at.radio(key="norms:bn_per").value == "channel" and at.select_slider(key="norms:bn_batch").value == 2
     assert at.select_slider(key="norms:lr").value == 0.3 and at.number_input(key="norms:seed").value == 3
     assert list(at.multiselect(key="norms:norms").value) == ["lrn", "bn"]  # in the page's order
     assert code_starting(at, "b[channel 1, position 0]").startswith(
@@ -258,7 +258,7 @@ def test_a_bad_link_falls_back_with_a_notice():
     at = open_page(PAGE, {"norms": "dropout", "lr": "7", "n": "many"})
     assert not problems(at)
     assert list(at.multiselect(key="norms:norms").value) == ["none", "lrn", "bn"]
-    assert at.select_slider(key="norms:lr").value == 0.05 and at.slider(key="norms:n").value == 2
+    assert at.select_slider(key="norms:lr").value == 0.05 and at.slider(key="norms:lrn_n").value == 2
     assert len([w for w in at.warning if "The link sets" in w.value]) == 3
 
 
@@ -269,6 +269,66 @@ def test_changing_a_control_writes_it_to_the_link():
     assert at.query_params["norms"] == "bn,group" and at.query_params["lr"] == "0.2"
     at.multiselect(key="norms:norms").set_value([]).run()
     assert any("Pick at least one normalisation" in w.value for w in at.warning) and not problems(at)
+
+
+# -- links from before the parameter table ---------------------------------------------------------
+READERS = {"slider": "slider", "select_slider": "select_slider", "selectbox": "selectbox", "radio": "radio",
+           "number": "number_input", "text": "multiselect"}
+
+
+def shown(at) -> dict:
+    """Every control's value as the page shows it, by control name (found through its link name's key)."""
+    out = {}
+    for p in PARAMS:
+        value = getattr(at, READERS[p.kind])(key=f"norms:{p.url}").value
+        out[p.name] = list(value) if p.kind == "text" else value
+    return out
+
+
+def link(at) -> dict:
+    return {k: (v[0] if isinstance(v, list) else v) for k, v in ((k, at.query_params[k]) for k in at.query_params)}
+
+
+# a link written before the table (the codes of git show a9e26e4:ui/norms_views.py), every control moved
+OLD_LINK = {"n": "4", "alpha": "0.5", "beta": "0.75", "k": "2", "ch": "3", "pos": "1", "row": "1", "col": "4",
+            "size": "5", "per": "channel", "batch": "2", "img": "1", "bch": "2", "brow": "3", "bcol": "1",
+            "gamma": "1.5", "shift": "-0.5", "norms": "bn,lrn", "lr": "0.3", "bs": "64", "epochs": "2",
+            "seed": "3", "layer": "conv2", "digit": "7", "modebs": "8"}
+RENAMED = {"n": "lrn_n", "alpha": "lrn_alpha", "beta": "lrn_beta", "k": "lrn_k", "ch": "channel", "pos": "position",
+           "col": "column", "size": "torch_size", "per": "bn_per", "batch": "bn_batch", "img": "bn_image",
+           "bch": "bn_channel", "brow": "bn_row", "bcol": "bn_column", "gamma": "bn_gamma", "shift": "bn_shift",
+           "bs": "batch_size", "modebs": "mode_batch_size"}
+NEW_LINK = {RENAMED.get(code, code): value for code, value in OLD_LINK.items()}
+
+
+def test_a_link_from_before_the_table_opens_the_same_page_under_the_new_names():
+    old, new = open_page(PAGE, OLD_LINK), open_page(PAGE, NEW_LINK)
+    assert not problems(old) and not problems(new), (problems(old), problems(new))
+    expected = {"lrn_n": 4, "lrn_alpha": 0.5, "lrn_beta": 0.75, "lrn_k": 2.0, "channel": 3, "position": 1, "row": 1,
+                "column": 4, "torch_size": 5, "bn_per": "channel", "bn_batch": 2, "bn_image": 1, "bn_channel": 2,
+                "bn_row": 3, "bn_column": 1, "bn_gamma": 1.5, "bn_shift": -0.5, "norms": ["lrn", "bn"], "lr": 0.3,
+                "batch_size": 64, "epochs": 2, "seed": 3, "layer": "conv2", "digit": 7, "mode_batch_size": 8}
+    assert shown(old) == expected
+    assert shown(new) == expected
+    config = old.session_state[RUN].trainer.config
+    assert (config.norms, config.lr, config.batch_size, config.epochs, config.seed) == (("lrn", "bn"), 0.3, 64, 2, 3)
+    # the worked example uses the link's n, alpha, beta and k (and channel 3, position 1)
+    expected_b = seed_inter(inter_example()[0, :, 0, :], 4, 0.5, 0.75, 2.0)[3, 1]
+    for at in (old, new):
+        assert code_starting(at, "b[channel 3, position 1]").endswith(f"= {fmt(expected_b)}")
+    # the link now carries the new names only (norms in the page's order)
+    want = {**NEW_LINK, "norms": "lrn,bn"}
+    assert link(old) == want and link(new) == want
+
+
+def test_no_link_name_takes_a_key_the_page_uses_for_something_else():
+    import ui.norms_views as views
+
+    taken = {views.RUN_KEY, views.CHARTS_KEY, "norms:grid", "norms:map", "norms:fm-source", "norms:use-seed",
+             "norms:use-alexnet", views._CHART_CACHE}
+    keys = {f"norms:{p.url}" for p in PARAMS}
+    assert not keys & taken
+    assert not any(k.startswith(f"{t}:") for k in keys for t in taken)  # nor one under another's prefix
 
 
 # -- the race ----------------------------------------------------------------------------------------
@@ -305,7 +365,7 @@ def test_raising_the_learning_rate_mid_race_keeps_the_same_run():
     tick_until(at, lambda a: shown_count(a) > applied_at + 5, max_ticks=200)
     assert live_view(at, CHARTS)["markers"] == [[applied_at, "lr 0.05 → 0.3"]]
     # the batch size shapes the run: that starts again
-    at.select_slider(key="norms:bs").set_value(64).run()
+    at.select_slider(key="norms:batch_size").set_value(64).run()
     assert at.session_state[RUN].trainer is not trainer and shown_count(at) == 0
     assert any("starts again from step 0" in c.value for c in at.caption)
 

@@ -1,9 +1,9 @@
 """Streamlit pieces of the activation-functions page (page-private): the places, every widget, the sections.
 
 The page asks ``layout()`` for the places of its sections, then ``controls(slots)``
-declares every widget of the page (each drawn next to the result it changes)
-and returns the ``Params`` the sections draw with. Numbers come from
-``core.activations``, figures from ``core.plots.activations``.
+draws every widget of the page (each next to the result it changes) from the table
+``core.activations.PARAMS`` and returns the ``Params`` the sections draw with.
+Numbers come from ``core.activations``, figures from ``core.plots.activations``.
 """
 
 from __future__ import annotations
@@ -18,16 +18,15 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from core.activations import (
-    ACTIVATIONS,
-    DATASETS,
     INIT_NAMES,
-    INITS,
     LABELS,
     LATEX,
     MAX_POINTS,
-    OPTIMIZERS,
     PARAMETERS,
+    PARAMS,
+    PRESET_CODES,
     PRESETS,
+    RACE_PARAMS,
     ZERO_CENTRED_TOL,
     InitStats,
     Properties,
@@ -39,10 +38,14 @@ from core.activations import (
     curves,
     init_statistics,
     points_from_csv,
+    preset_config,
+    preset_title,
     properties,
+    race_values,
     swish_slope_reaches_one,
     validate_points,
 )
+from core.params import Param, ParamTable
 from core.plots.activations import (
     boundary_spec,
     dead_units_spec,
@@ -69,50 +72,17 @@ UPLOAD_KEY = "activations:upload"
 UPLOAD_SEEN = "activations:upload-seen"  # file id of the upload whose points were loaded
 
 # -- options --------------------------------------------------------------------------------------
-DEFAULT_FUNCTIONS = ("relu", "tanh", "swish", "mish")
+# (the controls, their choices and defaults are in core.activations.PARAMS)
 # one colour per function, the same in every chart (Okabe & Ito's eight, then a ninth)
 FUNCTION_COLOURS = {"relu": "#0072B2", "leaky_relu": "#56B4E9", "elu": "#CC79A7", "gelu": "#999933",
                     "sigmoid": "#AA4499", "tanh": "#D55E00", "softplus": "#999999", "swish": "#E69F00",
                     "mish": "#009E73"}
 GALLERY_X = np.linspace(-4.0, 4.0, 401)
 SWISH_X = np.linspace(-5.0, 5.0, 501)
-
-LAB_WIDTHS = [8, 16, 32, 64, 128, 256]
-LAB_SCALES = [0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0]
-LAB_DEFAULT = {"act": "sigmoid", "init": "default", "depth": 10, "width": 64, "scale": 1.0}
 LAB_SAMPLES = 512
 LAB_SEED = 0
-
-RACE_DEFAULT = RaceConfig()
-DATA_NAMES = {**DATASETS, "digits": "Digits (images)"}  # short enough for the box; the help has the rest
-LRS = [0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0]
-NOISES = [0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0]
-BATCHES = [8, 16, 32, 64, 128, MAX_POINTS]
-SIZES = [100, 200, 400, 1000, 2000]
-STEPS = [300, 500, 1000, 2000, 3000, 5000, 10_000]
-WIDTHS = [2, 4, 8, 16, 32, 64, 128]
-SLOTS = 4
 BOUNDARY_HEIGHT = 420
 HISTORY_HEIGHT = 300
-
-# preset code in the link -> the preset's name in core.activations.PRESETS ("default": the page's own settings)
-PRESET_CODES = {
-    "default": None,
-    "sigmoid-vanishes": "sigmoid in a deep net vanishes",
-    "relu-dies": "ReLU with a large learning rate dies",
-    "swish-mish-spirals": "Swish and Mish vs ReLU on spirals",
-}
-
-
-def preset_config(code: str) -> RaceConfig:
-    """The race a preset loads (``default``: the page's own starting race)."""
-    name = PRESET_CODES[code]
-    return RACE_DEFAULT if name is None else PRESETS[name].config
-
-
-def _preset_title(code: str) -> str:
-    name = PRESET_CODES[code]
-    return "Default: four activations on the moons" if name is None else name[:1].upper() + name[1:]
 
 
 # -- URL state with a list ----------------------------------------------------------------------------------
@@ -141,6 +111,29 @@ class ActivationsUrlState(UrlState):
             return _Listed(o for o in options if o in chosen)
 
         return self._bind(label, param, _Listed(value), parse, widget, **kwargs)
+
+    def widget(self, p: Param, **overrides: Any) -> Any:
+        """``UrlState.widget``, plus lists of choices (kind "text" with options and a tuple default: a
+        multiselect; core.params has no such kind)."""
+        if p.kind == "text" and p.options:
+            args: dict[str, Any] = {"help": p.help, **p.widget_args}
+            if p.format_func is not None:
+                args["format_func"] = p.format_func
+            args.update(overrides)
+            return self.multiselect(p.label, p.url, p.options, tuple(p.default), **args)
+        return super().widget(p, **overrides)
+
+    def preset_from_link(self, preset: Param, table: ParamTable, values_of) -> None:
+        """A link naming a preset starts each control of ``table`` that the link does not set itself from
+        the preset's value (``values_of(code)``: name -> value). First run of a visit only, before the
+        widgets are drawn; a value the link gives still wins, as for every control."""
+        code = st.query_params.get(preset.url)
+        if self.param_key(preset) in st.session_state or code not in preset.options:
+            return
+        for name, value in values_of(code).items():
+            p = table[name]
+            if p.url not in st.query_params and self.param_key(p) not in st.session_state:
+                st.session_state[self.param_key(p)] = value
 
 
 url = ActivationsUrlState(TOPIC)
@@ -231,33 +224,10 @@ class Params:
     upload_note: str
 
 
-def _race_values(config: RaceConfig) -> dict[str, Any]:
-    """The value of each race widget (by URL name) for ``config``."""
-    values: dict[str, Any] = {
-        "dataset": config.dataset, "lr": config.lr, "noise": config.noise, "opt": config.optimizer,
-        "batch": config.batch_size if config.batch_size in BATCHES else MAX_POINTS, "size": config.n_points,
-        "steps": config.max_steps, "seed": config.seed, "racers": len(config.racers),
-    }
-    for k, racer in enumerate(config.racers, start=1):
-        values.update({f"act{k}": racer.activation, f"depth{k}": racer.depth, f"width{k}": racer.width,
-                       f"init{k}": racer.init})
-    return values
-
-
 def _apply_preset() -> None:
-    """on_change of the preset box: put the preset's race into every race control."""
-    for param, value in _race_values(preset_config(st.session_state[url.key("preset")])).items():
-        st.session_state[url.key(param)] = value
-
-
-def _preset_from_link() -> None:
-    """A link naming a preset sets the race controls that the link does not set itself (first run only)."""
-    code = st.query_params.get("preset")
-    if url.key("preset") in st.session_state or code not in PRESET_CODES:
-        return
-    for param, value in _race_values(preset_config(code)).items():
-        if param not in st.query_params and url.key(param) not in st.session_state:
-            st.session_state[url.key(param)] = value
+    """on_change of the preset box (and the reload button): put the preset's race into every race control
+    (the network slots it does not use go back to their defaults)."""
+    url.apply(RACE_PARAMS, race_values(preset_config(st.session_state[url.param_key(PARAMS["preset"])])))
 
 
 def _set_points(points: tuple) -> None:
@@ -303,101 +273,59 @@ def _upload(file) -> tuple[str, str]:
 
 def controls(slots: Slots) -> Params:
     """Every widget of the page, each in its section's place; returns what they are set to."""
-    _preset_from_link()
+    url.preset_from_link(PARAMS["preset"], RACE_PARAMS, lambda code: race_values(preset_config(code)))
     # 2 · Swish's beta first: the gallery's Swish uses it too
     with slots.swish_controls:
-        beta = url.slider("Swish's β", "beta", PARAMETERS["swish"].low, PARAMETERS["swish"].high,
-                          PARAMETERS["swish"].default, step=0.05,
-                          help="f(x) = x·σ(βx). β = 0 gives x/2; a large β bends it towards ReLU. The gallery "
-                               "above draws Swish with this β too.")
+        beta = url.widget(PARAMS["swish_beta"])
     # 1 · the gallery
     with slots.gallery_controls:
-        functions = url.multiselect("Functions", "functions", list(ACTIVATIONS), DEFAULT_FUNCTIONS,
-                                    format_func=LABELS.get, placeholder="Pick functions")
-        show_f = url.toggle("f: the value (solid)", "f", True)
-        show_d1 = url.toggle("f′: the slope (dashed)", "df", True)
-        show_d2 = url.toggle("f″: the curvature (dotted)", "d2f", False)
-        slope = url.slider("Leaky ReLU's slope a", "slope", PARAMETERS["leaky_relu"].low,
-                           PARAMETERS["leaky_relu"].high, PARAMETERS["leaky_relu"].default, step=0.01,
-                           help=f"f(x) = a·x for x ≤ 0. PyTorch's default is {PARAMETERS['leaky_relu'].default:g}.")
-        alpha = url.slider("ELU's α", "alpha", PARAMETERS["elu"].low, PARAMETERS["elu"].high,
-                           PARAMETERS["elu"].default, step=0.1,
-                           help="f(x) = α(eˣ − 1) for x ≤ 0: the value f approaches far to the left is −α.")
+        functions, show_f, show_d1, show_d2, slope, alpha = url.widgets(
+            PARAMS, ["functions", "show_value", "show_slope", "show_curvature", "leaky_slope", "elu_alpha"]).values()
         st.caption(f"Swish's β = {beta:g} (its slider is in section 2, next to the Swish chart).")
     orders = tuple(k for k, on in ((0, show_f), (1, show_d1), (2, show_d2)) if on)
     shape = {"leaky_relu": {"slope": float(slope)}, "elu": {"alpha": float(alpha)}, "swish": {"beta": float(beta)}}
 
     # 3 · the initialisation lab
     with slots.lab_controls:
-        c1, c2, c3, c4, c5 = st.columns(5)
-        with c1:
-            lab_act = url.selectbox("Activation", "lab_act", list(ACTIVATIONS), LAB_DEFAULT["act"],
-                                    format_func=LABELS.get)
-        with c2:
-            lab_init = url.selectbox("Initialisation", "lab_init", list(INITS), LAB_DEFAULT["init"],
-                                     format_func=INIT_NAMES.get, help=" · ".join(INITS.values()))
-        with c3:
-            lab_depth = url.slider("Hidden layers", "lab_depth", 1, 10, LAB_DEFAULT["depth"])
-        with c4:
-            lab_width = url.select_slider("Units per layer", "lab_width", LAB_WIDTHS, LAB_DEFAULT["width"])
-        with c5:
-            lab_scale = url.select_slider("Weight scale", "lab_scale", LAB_SCALES, LAB_DEFAULT["scale"],
-                                          format_func=lambda v: f"× {v:g}",
-                                          help="Every initial weight is multiplied by this: above 1 the "
-                                               "signal grows from layer to layer, below 1 it shrinks.")
+        lab_names = ["lab_activation", "lab_init", "lab_depth", "lab_width", "lab_weight_scale"]
+        lab_values = []
+        for column, name in zip(st.columns(len(lab_names)), lab_names, strict=True):
+            with column:
+                lab_values.append(url.widget(PARAMS[name]))
+    lab_act, lab_init, lab_depth, lab_width, lab_scale = lab_values
     lab = LabSettings(lab_act, lab_init, int(lab_depth), int(lab_width), float(lab_scale))
 
     # 4 · the race
     with slots.race_preset:
         c1, c2 = st.columns([6, 1], vertical_alignment="bottom")
         with c1:
-            preset = url.selectbox("Preset", "preset", list(PRESET_CODES), "default", format_func=_preset_title,
-                                   on_change=_apply_preset,
-                                   help="A preset sets every control of the race; you can then change anything.")
+            preset = url.widget(PARAMS["preset"], on_change=_apply_preset)
         c2.button("↺", key="activations:reload", on_click=_apply_preset, width="stretch",
                   help="Reload the preset: put back its settings after you changed them.")
     with slots.racers:
+        networks = PARAMS["networks"]
         with st.columns([1, 2])[0]:
-            count = url.slider("Networks in the race", "racers", 2, SLOTS, len(RACE_DEFAULT.racers))
-        columns = st.columns(SLOTS)
+            count = url.widget(networks)
         specs = []
-        for k, column in enumerate(columns, start=1):
-            start = RACE_DEFAULT.racers[min(k, len(RACE_DEFAULT.racers)) - 1]
+        for k, column in enumerate(st.columns(int(networks.hi)), start=1):
             off = k > count
             with column:
                 st.markdown(f"**Network {k}**" + (" (not racing)" if off else ""))
-                act = url.selectbox("Activation", f"act{k}", list(ACTIVATIONS), start.activation,
-                                    format_func=LABELS.get, disabled=off)
-                depth = url.slider("Hidden layers", f"depth{k}", 1, 10, start.depth, disabled=off)
-                width = url.select_slider("Units per layer", f"width{k}", WIDTHS, start.width, disabled=off)
-                init = url.selectbox("Initialisation", f"init{k}", list(INITS), start.init,
-                                     format_func=INIT_NAMES.get, disabled=off)
+                act, depth, width, init = (url.widget(PARAMS[f"net{k}_{part}"], disabled=off)
+                                           for part in ("activation", "depth", "width", "init"))
             if not off:
                 specs.append(Racer(act, int(depth), int(width), init))
     with slots.race_controls:
         c1, c2, c3, c4 = st.columns([2, 3, 3, 2], vertical_alignment="bottom")
     with c1:
-        dataset = url.selectbox("Data", "dataset", list(DATASETS), RACE_DEFAULT.dataset, format_func=DATA_NAMES.get,
-                                help=f"{DATASETS['digits']}: scikit-learn's handwritten digits. "
-                                     "Your points: click them onto a plane that appears above, or upload a CSV.")
+        dataset = url.widget(PARAMS["dataset"])
     with c2:
-        lr = url.select_slider("Learning rate (applies live)", "lr", LRS, RACE_DEFAULT.lr,
-                               help="Changing it while the race runs applies to the running networks.")
+        lr = url.widget(PARAMS["lr"])
     with c3:
-        noise = url.select_slider("Noise (applies live)", "noise", NOISES, RACE_DEFAULT.noise,
-                                  help="Standard deviation of the Gaussian jitter added to every input. Each point "
-                                       "moves along its own fixed random direction, so a change is smooth.")
+        noise = url.widget(PARAMS["noise"])
     with c4:
         with st.popover("More settings", width="stretch"):
-            optimizer = url.selectbox("Optimiser", "opt", list(OPTIMIZERS), RACE_DEFAULT.optimizer,
-                                      format_func=OPTIMIZERS.get)
-            batch = url.select_slider("Mini-batch (applies live)", "batch", BATCHES, RACE_DEFAULT.batch_size,
-                                      format_func=lambda b: "all" if b >= MAX_POINTS else str(b))
-            size = url.select_slider("Points (built-in sets)", "size", SIZES, RACE_DEFAULT.n_points,
-                                     help="For the digits: at most as many images as the set holds.")
-            steps = url.select_slider("Stop after (steps)", "steps", STEPS, RACE_DEFAULT.max_steps)
-            seed = url.number_input("Seed", "seed", 0, 9999, RACE_DEFAULT.seed, step=1,
-                                    help="The same seed gives the same data, first weights and mini-batches.")
+            more = url.widgets(PARAMS, ["optimizer", "batch_size", "n_points", "max_steps", "seed"])
     upload_error = upload_note = ""
     if dataset == "custom":
         slots.own_plane, slots.own_controls = slots.own.columns([3, 2], gap="medium")
@@ -417,12 +345,12 @@ def controls(slots: Slots) -> Params:
         with slots.own_plane:
             own_plane(points)
 
-    racers = tuple(specs)
     race, problem = None, ""
     try:
-        race = RaceConfig(dataset=dataset, noise=float(noise), n_points=int(size), racers=racers,
-                          optimizer=optimizer, lr=float(lr), batch_size=int(batch), max_steps=int(steps),
-                          seed=int(seed), points=points if dataset == "custom" else ())
+        race = RaceConfig(dataset=dataset, noise=float(noise), lr=float(lr), racers=tuple(specs),
+                          optimizer=more["optimizer"], batch_size=int(more["batch_size"]),
+                          n_points=int(more["n_points"]), max_steps=int(more["max_steps"]), seed=int(more["seed"]),
+                          points=points if dataset == "custom" else ())
     except ValueError as why:
         problem = str(why)
     return Params(tuple(functions), orders, shape, float(beta), lab, preset, race, problem, dataset, points,
@@ -681,9 +609,9 @@ def race(slots: Slots, p: Params) -> None:
     with slots.race_lesson:
         name = PRESET_CODES[p.preset]
         if p.race is not None and p.race == preset_config(p.preset) and name is not None:
-            st.info(f"**{_preset_title(p.preset)}.** {PRESETS[name].lesson}", icon="👀")
+            st.info(f"**{preset_title(p.preset)}.** {PRESETS[name].lesson}", icon="👀")
         elif name is not None:
-            st.caption(f"✏️ You changed the race of the preset “{_preset_title(p.preset)}”: its lesson "
+            st.caption(f"✏️ You changed the race of the preset “{preset_title(p.preset)}”: its lesson "
                        "describes the preset as loaded (press ↺ Reload to go back to it).")
         else:
             st.caption("Press **Start** and watch the four planes. Then raise the learning rate while they run, or "

@@ -1,15 +1,16 @@
 """Streamlit pieces of the LRN vs BN page (page-private): the places, every widget, the sections.
 
 The page asks ``layout()`` for the places of its sections, then ``controls(slots)``
-declares every widget of the page (each drawn next to the result it changes)
-and returns the ``Params`` the sections compute with. Numbers come from
+draws every widget of the page (each next to the result it changes) from the table
+``core.norms.PARAMS`` and returns the ``Params`` the sections compute with. Numbers come from
 ``core.norms``, figures from ``core.plots.norms``.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,13 +19,22 @@ from streamlit.delta_generator import DeltaGenerator
 
 from core.losslab import DigitsSplit, digits_split
 from core.norms import (
+    ALEXNET,
+    BN_C,
+    BN_H,
+    BN_W,
     CNN_LRN,
     DEFAULT_LR,
     HIGH_LR,
-    MOMENTUM,
     LAYER_LABELS,
+    LRN_PARAMS,
+    MOMENTUM,
     NORM_LABELS,
-    NORMS,
+    PARAMS,
+    SEED_ALPHA,
+    SEED_BETA,
+    SEED_K,
+    SEED_N,
     NormRaceConfig,
     NormRaceSnapshot,
     NormRaceTrainer,
@@ -49,6 +59,7 @@ from core.norms import (
     torch_to_seed,
     trainable_norm_parameters,
 )
+from core.params import Param
 from core.plots.norms import (
     dead_relu_figure,
     digit_figure,
@@ -65,25 +76,12 @@ from ui.url_state import InvalidValue, UrlState
 
 RUN_KEY = "norms:race"  # the live panel
 CHARTS_KEY = "norms:charts"  # its live view
-PAGE_SEED = 0  # the seed the page opens with; the race's lesson below is checked on it
+PAGE_SEED = PARAMS["seed"].default  # the seed the page opens with; the race's lesson below is checked on it
 
-# -- the worked examples' starting values (the seed's inter-channel example) ----------
-SEED_N, SEED_ALPHA, SEED_BETA, SEED_K = 2, 1.0, 1.0, 0.0
+# (the controls, their choices and defaults are in core.norms.PARAMS)
 GRID_LIMIT = 100.0  # grid values are kept within +-this
-SEED_BATCH = bn_example().shape[0]  # the seed's batch of activations (C, H, W)
-_, BN_C, BN_H, BN_W = bn_example().shape
-
-LRS = [0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0, 10.0]
-RACE_BATCHES = [1, 2, 4, 8, 16, 32, 64, 128]
-RACE_EPOCHS = [1, 2, 3, 5, 10, 20, 50]
-MODE_BATCHES = [1, 2, 4, 8, 32, 500]
-TORCH_SIZES = list(range(1, 10))
 RACE_DEFAULT = NormRaceConfig()
 STATS_LAYERS = [name for name in LAYER_LABELS if name != "logits"]
-PER_LABELS = {
-    "activation": "per activation: each (c, y, x) over the batch (the seed's picture, BatchNorm1d)",
-    "channel": "per channel: each channel over the batch and every position (BatchNorm2d, in CNNs)",
-}
 
 
 # -- URL state with a multiselect ------------------------------------------------------
@@ -112,6 +110,17 @@ class NormsUrlState(UrlState):
             return _Listed(o for o in options if o in chosen)
 
         return self._bind(label, param, _Listed(value), parse, widget, **kwargs)
+
+    def widget(self, p: Param, **overrides: Any) -> Any:
+        """``UrlState.widget``, plus lists of choices (kind "text" with options and a tuple default: a
+        multiselect; core.params has no such kind)."""
+        if p.kind == "text" and p.options:
+            args: dict[str, Any] = {"help": p.help, **p.widget_args}
+            if p.format_func is not None:
+                args["format_func"] = p.format_func
+            args.update(overrides)
+            return self.multiselect(p.label, p.url, p.options, tuple(p.default), **args)
+        return super().widget(p, **overrides)
 
 
 url = NormsUrlState("norms")
@@ -283,27 +292,20 @@ def _clamp_state(key: str, options: list) -> None:
         st.session_state[key] = min(options, key=lambda o: abs(o - value)) if isinstance(value, int) else options[0]
 
 
-ALEXNET = (5, 1e-4, 0.75, 2.0)  # (n, alpha, beta, k) in AlexNet's paper, in the seed's convention
-
-
 def _set_lrn(values: tuple[int, float, float, float]) -> None:
-    """Button callback: put (n, alpha, beta, k) into the four controls."""
-    for param, value in zip(("n", "alpha", "beta", "k"), values, strict=True):
-        st.session_state[url.key(param)] = value
+    """Button callback: put (n, alpha, beta, k) into the four LRN controls."""
+    url.apply(LRN_PARAMS, dict(zip(LRN_PARAMS.names(), values, strict=True)))
 
 
 def controls(slots: Slots) -> Params:
     """Every widget of the page, each in its section's place; returns what they are set to."""
     with slots.lrn_params:
-        c1, c2, c3, c4, c5 = st.columns([3, 2, 2, 2, 2], vertical_alignment="bottom")
-        with c1:
-            n = url.slider("n: the window reaches ⌊n/2⌋ neighbours each side", "n", 0, 8, SEED_N)
-        with c2:
-            alpha = url.number_input("α: scale of the sum", "alpha", 0.0, 100.0, SEED_ALPHA, step=0.1, format="%g")
-        with c3:
-            beta = url.number_input("β: exponent", "beta", 0.0, 10.0, SEED_BETA, step=0.05, format="%g")
-        with c4:
-            k = url.number_input("k: added to the sum", "k", 0.0, 100.0, SEED_K, step=0.5, format="%g")
+        *columns, c5 = st.columns([3, 2, 2, 2, 2], vertical_alignment="bottom")
+        lrn = []
+        for column, param in zip(columns, LRN_PARAMS, strict=True):
+            with column:
+                lrn.append(url.widget(param))
+        n, alpha, beta, k = lrn
         with c5:
             st.button("Seed's values", key="norms:use-seed", on_click=_set_lrn,
                       args=((SEED_N, SEED_ALPHA, SEED_BETA, SEED_K),), width="stretch",
@@ -316,9 +318,9 @@ def controls(slots: Slots) -> Params:
         grid, grid_notes = _grid_editor("norms:grid", inter_example()[0, :, 0, :], "channel", "position")
         c1, c2 = st.columns(2)
         with c1:
-            channel = url.slider("Output channel i", "ch", 0, grid.shape[0] - 1, 0)
+            channel = url.widget(PARAMS["channel"])
         with c2:
-            position = url.slider("Position (x, y)", "pos", 0, grid.shape[1] - 1, 0)
+            position = url.widget(PARAMS["position"])
         worked = explain_lrn(inter_example(), (0, 0, 0, 0), SEED_N, SEED_ALPHA, SEED_BETA, SEED_K).result
         st.caption(f"The seed's worked example: (k, α, β, n) = ({SEED_K:g}, {SEED_ALPHA:g}, {SEED_BETA:g}, "
                    f"{SEED_N}) on the starting grid gives {worked:g} at channel 0, position 0.")
@@ -328,58 +330,52 @@ def controls(slots: Slots) -> Params:
         fmap, fmap_notes = _grid_editor("norms:map", intra_example(PAGE_SEED)[0, 0], "row", "column")
         c1, c2 = st.columns(2)
         with c1:
-            row = url.slider("Output row y", "row", 0, fmap.shape[0] - 1, fmap.shape[0] // 2)
+            row = url.widget(PARAMS["row"])
         with c2:
-            col = url.slider("Output column x", "col", 0, fmap.shape[1] - 1, fmap.shape[1] // 2)
+            col = url.widget(PARAMS["column"])
         st.latex(r"b^{c}_{x,y} = \frac{a^{c}_{x,y}}{\Big(k + \alpha \sum_{x'=x-\lfloor n/2\rfloor}"
                  r"^{x+\lfloor n/2\rfloor} \sum_{y'=y-\lfloor n/2\rfloor}^{y+\lfloor n/2\rfloor}"
                  r" \big(a^{c}_{x',y'}\big)^2\Big)^{\beta}}")
     with slots.reverse_controls:
-        torch_size = url.select_slider("PyTorch's size, with your α, β and k as PyTorch's arguments", "size",
-                                       TORCH_SIZES, 4, help="nn.LocalResponseNorm(size, alpha, beta, k)")
+        torch_size = url.widget(PARAMS["torch_size"])
     with slots.bn_controls:
-        per = url.radio("Which values share μ and σ²", "per", list(PER_LABELS), "activation",
-                        format_func=PER_LABELS.get)
-        batch = url.select_slider(f"Images in the batch (the seed's batch has {SEED_BATCH})", "batch",
-                                  list(range(1, SEED_BATCH + 1)), SEED_BATCH)
-        _clamp_state(url.key("img"), list(range(batch)))
+        per = url.widget(PARAMS["bn_per"])
+        batch = url.widget(PARAMS["bn_batch"])
+        images = replace(PARAMS["bn_image"], options=tuple(range(batch)))  # only the images in the batch
+        _clamp_state(url.param_key(images), list(images.options))
         c1, c2, c3, c4 = st.columns(4)
         with c1:
-            sample = url.selectbox("Image", "img", list(range(batch)), 0)
+            sample = url.widget(images)
         with c2:
-            bn_channel = url.selectbox("Channel", "bch", list(range(BN_C)), 0)
+            bn_channel = url.widget(PARAMS["bn_channel"])
         with c3:
-            bn_row = url.selectbox("Row", "brow", list(range(BN_H)), 0)
+            bn_row = url.widget(PARAMS["bn_row"])
         with c4:
-            bn_col = url.selectbox("Column", "bcol", list(range(BN_W)), 0)
+            bn_col = url.widget(PARAMS["bn_column"])
         c1, c2 = st.columns(2)
         with c1:
-            gamma = url.number_input("γ: scale (learned)", "gamma", -10.0, 10.0, 1.0, step=0.1, format="%g")
+            gamma = url.widget(PARAMS["bn_gamma"])
         with c2:
-            shift = url.number_input("β: shift (learned)", "shift", -10.0, 10.0, 0.0, step=0.1, format="%g")
+            shift = url.widget(PARAMS["bn_shift"])
     with slots.race_controls:
         c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
         with c1:
-            norms = url.multiselect("Normalisations in the race", "norms", NORMS, RACE_DEFAULT.norms,
-                                    format_func=NORM_LABELS.get)
+            norms = url.widget(PARAMS["norms"])
         with c2:
-            lr = url.select_slider("Learning rate: applies while it trains", "lr", LRS, DEFAULT_LR)
+            lr = url.widget(PARAMS["lr"])
         c1, c2, c3, c4 = st.columns([2, 2, 1, 2], vertical_alignment="bottom")
         with c1:
-            batch_size = url.select_slider("Batch size", "bs", RACE_BATCHES, RACE_DEFAULT.batch_size)
+            batch_size = url.widget(PARAMS["batch_size"])
         with c2:
-            epochs = url.select_slider("Epochs", "epochs", RACE_EPOCHS, RACE_DEFAULT.epochs)
+            epochs = url.widget(PARAMS["epochs"])
         with c3:
-            seed = url.number_input("Seed", "seed", 0, 9999, PAGE_SEED, step=1,
-                                    help="The same seed gives every model the same first weights and batches.")
+            seed = url.widget(PARAMS["seed"])
         with c4:
-            layer = url.selectbox("Layer whose statistics are charted", "layer", list(LAYER_LABELS), "norm1",
-                                  format_func=LAYER_LABELS.get)
+            layer = url.widget(PARAMS["layer"])
     race = (NormRaceConfig(norms=tuple(norms), lr=lr, batch_size=batch_size, epochs=epochs, seed=int(seed))
             if norms else None)
     with slots.fm_controls:
-        digit = url.number_input(f"Validation digit (0 to {len(_split().y_val) - 1})", "digit", 0,
-                                 len(_split().y_val) - 1, 0, step=1)
+        digit = url.widget(PARAMS["digit"])
         run = current_run(RUN_KEY)
         sources = ["fresh", *(run.trainer.runners if run is not None else ())]
         _clamp_state("norms:fm-source", sources)
@@ -387,7 +383,7 @@ def controls(slots: Slots) -> Params:
                                  format_func=lambda s: f"fresh, seed {int(seed)}" if s == "fresh"
                                  else f"trained in the race: {NORM_LABELS[s]}")
     with slots.modes_controls:
-        modes_batch = url.select_slider("Batch size in training mode", "modebs", MODE_BATCHES, 1)
+        modes_batch = url.widget(PARAMS["mode_batch_size"])
     return Params(grid, tuple(grid_notes), fmap, tuple(fmap_notes), int(n), float(alpha), float(beta), float(k),
                   int(channel), int(position), int(row), int(col), int(torch_size), per, int(batch), int(sample),
                   int(bn_channel), int(bn_row), int(bn_col), float(gamma), float(shift), int(digit), fm_source,

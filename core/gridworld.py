@@ -66,6 +66,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
+
+from core.checks import check_int, check_real, is_real
 import torch
 from torch import nn
 
@@ -91,29 +93,7 @@ CELL_KINDS = {".": "free", "#": "wall", "S": "start", "G": "goal", "P": "pit"}
 # -- checks -------------------------------------------------------------------------
 
 
-def _is_real(value: Any) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _check_real(name: str, value: Any, lo: float | None = None, hi: float | None = None, *,
-                lo_open: bool = False, hi_open: bool = False) -> float:
-    if not _is_real(value) or not math.isfinite(float(value)):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    value = float(value)
-    if lo is not None and (value < lo or (lo_open and value == lo)):
-        raise ValueError(f"{name} must be {'>' if lo_open else '>='} {lo:g}, got {value:g}")
-    if hi is not None and (value > hi or (hi_open and value == hi)):
-        raise ValueError(f"{name} must be {'<' if hi_open else '<='} {hi:g}, got {value:g}")
-    return value
-
-
-def _check_int(name: str, value: Any, lo: int, hi: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be a whole number, got {value!r}")  # noqa: TRY004 (the API's contract)
-    if value < lo or (hi is not None and value > hi):
-        bound = f"between {lo} and {hi}" if hi is not None else f">= {lo}"
-        raise ValueError(f"{name} must be {bound}, got {value}")
-    return int(value)
+_is_real, _check_real, _check_int = is_real, check_real, check_int  # core.checks, shared by the engines
 
 
 def _where(cell: Cell) -> str:

@@ -1070,16 +1070,15 @@ def _slot(k: int) -> list[Control]:
 _SWISH, _LEAKY, _ELU = PARAMETERS["swish"], PARAMETERS["leaky_relu"], PARAMETERS["elu"]
 
 # Every control of the page, in the order the page draws them. The race's controls set RaceConfig's
-# fields (defaults from it); the others are the page's own settings. "functions" is a list of choices
-# (core.params has no multiselect kind): kind "text" with options and a tuple default, drawn by the page
-# as a multiselect and written to the link as comma-separated names.
+# fields (defaults from it); the others are the page's own settings. "functions" is a multiselect
+# (written to the link as comma-separated names).
 PARAMS = ParamTable(RaceConfig, [
     # 2 · Swish's beta first: the gallery's Swish uses it too
     Control("swish_beta", "Swish's β", "slider", default=_SWISH.default, lo=_SWISH.low, hi=_SWISH.high, step=0.05,
             old=("beta",), help="f(x) = x·σ(βx). β = 0 gives x/2; a large β bends it towards ReLU. The gallery "
                                 "above draws Swish with this β too."),
     # 1 · the gallery
-    Control("functions", "Functions", "text", default=DEFAULT_FUNCTIONS, options=tuple(ACTIVATIONS),
+    Control("functions", "Functions", "multiselect", default=DEFAULT_FUNCTIONS, options=tuple(ACTIVATIONS),
             format_func=LABELS.get, widget_args={"placeholder": "Pick functions"}),
     Control("show_value", "f: the value (solid)", "toggle", default=True, old=("f",)),
     Control("show_slope", "f′: the slope (dashed)", "toggle", default=True, old=("df",)),

@@ -676,9 +676,8 @@ PER_LABELS = {
 }
 
 # Every control of the page, in the order the page draws them. The race's controls set NormRaceConfig's
-# fields (defaults from it); the others are the page's own settings. "norms" is a list of choices
-# (core.params has no multiselect kind): kind "text" with options and a tuple default, drawn by the page
-# as a multiselect and written to the link as comma-separated names. The page narrows the image choice
+# fields (defaults from it); the others are the page's own settings. "norms" is a multiselect of at
+# least one (written to the link as comma-separated names). The page narrows the image choice
 # ("bn_image") to the images in the batch.
 PARAMS = ParamTable(NormRaceConfig, [
     # 1 · LRN by hand
@@ -711,7 +710,7 @@ PARAMS = ParamTable(NormRaceConfig, [
     Param("bn_shift", "β: shift (learned)", "number", default=0.0, lo=-10.0, hi=10.0, step=0.1, format="%g",
           old=("shift",)),
     # 5 · the race
-    Param("norms", "Normalisations in the race", "text", options=NORMS, format_func=NORM_LABELS.get),
+    Param("norms", "Normalisations in the race", "multiselect", options=NORMS, lo=1, format_func=NORM_LABELS.get),
     Param("lr", "Learning rate: applies while it trains", "select_slider", options=LRS),
     Param("batch_size", "Batch size", "select_slider", options=RACE_BATCHES, old=("bs",)),
     Param("epochs", "Epochs", "select_slider", options=RACE_EPOCHS),

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("slider", "select_slider", "selectbox", "radio", "checkbox", "toggle", "number", "text")
+KINDS = ("slider", "select_slider", "selectbox", "radio", "checkbox", "toggle", "number", "text", "multiselect")
 _MISSING = object()
 
 
@@ -39,10 +39,10 @@ class Param:
     kind: str
     url: str = ""
     default: Any = _MISSING
-    lo: float | None = None  # slider / number bounds
+    lo: float | None = None  # slider / number bounds; a multiselect's least number of choices
     hi: float | None = None
     step: float | None = None
-    options: Sequence[Any] = ()  # select_slider / selectbox / radio choices
+    options: Sequence[Any] = ()  # select_slider / selectbox / radio / multiselect choices
     help: str | None = None
     format: str | None = None  # a slider's printf-style format ("%.2f")
     format_func: Callable[[Any], str] | None = None  # how a choice is shown
@@ -54,7 +54,9 @@ class Param:
             raise ValueError(f"{self.name}: unknown widget kind {self.kind!r}; one of {KINDS}")
         if not self.url:
             object.__setattr__(self, "url", self.name)
-        if self.kind in ("select_slider", "selectbox", "radio") and not self.options:
+        if self.kind == "multiselect" and self.default is not _MISSING:
+            object.__setattr__(self, "default", tuple(self.default))
+        if self.kind in ("select_slider", "selectbox", "radio", "multiselect") and not self.options:
             raise ValueError(f"{self.name}: a {self.kind} needs options")
         if self.kind in ("slider",) and (self.lo is None or self.hi is None):
             raise ValueError(f"{self.name}: a slider needs lo and hi")
@@ -69,6 +71,11 @@ class Param:
                 raise ValueError(f"{self.name}: {value!r} is not a number")
             if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
                 raise ValueError(f"{self.name}: {value!r} is outside {self.lo}..{self.hi}")
+        elif self.kind == "multiselect":
+            if not isinstance(value, (tuple, list)) or any(v not in list(self.options) for v in value):
+                raise ValueError(f"{self.name}: {value!r} is not a choice of {list(self.options)!r}")
+            if self.lo is not None and len(value) < self.lo:
+                raise ValueError(f"{self.name}: choose at least {self.lo:g}")
         elif self.kind in ("checkbox", "toggle") and not isinstance(value, bool):
             raise ValueError(f"{self.name}: {value!r} is not True or False")
 
@@ -96,7 +103,7 @@ class ParamTable:
                     default = f.default_factory()
                 else:
                     raise ValueError(f"{p.name}: the config field has no default; give the Param one")
-                p = dataclasses.replace(p, default=default)
+                p = dataclasses.replace(p, default=tuple(default) if p.kind == "multiselect" else default)
             p.check(p.default)
             resolved.append(p)
         self.params: tuple[Param, ...] = tuple(resolved)
@@ -155,7 +162,10 @@ class ParamTable:
 
 
 def encode(value: Any) -> str:
-    """How a value is written in a link: 1/0 for booleans, up to 10 significant digits for floats."""
+    """How a value is written in a link: 1/0 for booleans, up to 10 significant digits for floats,
+    a list of choices as ``a,b,c``."""
+    if isinstance(value, (tuple, list)):
+        return ",".join(encode(v) for v in value)
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, float):

@@ -230,7 +230,7 @@ def test_a_preset_link_sets_the_race_and_an_explicit_value_wins():
 
 # -- links from before the parameter table -------------------------------------------------------------------
 READERS = {"slider": "slider", "select_slider": "select_slider", "selectbox": "selectbox", "toggle": "toggle",
-           "number": "number_input", "text": "multiselect"}
+           "number": "number_input", "multiselect": "multiselect"}
 
 
 def shown(at) -> dict:
@@ -238,7 +238,7 @@ def shown(at) -> dict:
     out = {}
     for p in PARAMS:
         value = getattr(at, READERS[p.kind])(key=f"activations:{p.url}").value
-        out[p.name] = list(value) if p.kind == "text" else value
+        out[p.name] = list(value) if p.kind == "multiselect" else value
     return out
 
 

@@ -273,7 +273,7 @@ def test_changing_a_control_writes_it_to_the_link():
 
 # -- links from before the parameter table ---------------------------------------------------------
 READERS = {"slider": "slider", "select_slider": "select_slider", "selectbox": "selectbox", "radio": "radio",
-           "number": "number_input", "text": "multiselect"}
+           "number": "number_input", "multiselect": "multiselect"}
 
 
 def shown(at) -> dict:
@@ -281,7 +281,7 @@ def shown(at) -> dict:
     out = {}
     for p in PARAMS:
         value = getattr(at, READERS[p.kind])(key=f"norms:{p.url}").value
-        out[p.name] = list(value) if p.kind == "text" else value
+        out[p.name] = list(value) if p.kind == "multiselect" else value
     return out
 
 

@@ -118,3 +118,14 @@ def test_a_link_naming_a_preset_starts_from_it_and_its_own_values_win():
     at = _run({"preset": "nonsense"})  # an unknown preset: the preset box says so, nothing else moves
     assert _values(at) == TABLE.defaults()
     assert any("cannot be used" in w.value for w in at.warning)
+
+
+def test_a_multiselect_is_a_tuple_of_choices_written_with_commas():
+    p = Param("fns", "Functions", "multiselect", options=("relu", "tanh", "gelu"), default=["tanh", "relu"], lo=1)
+    assert p.default == ("tanh", "relu")
+    p.check(("gelu",))
+    with pytest.raises(ValueError, match="at least 1"):
+        p.check(())
+    with pytest.raises(ValueError, match="not a choice"):
+        p.check(("swish",))
+    assert encode(("relu", "gelu")) == "relu,gelu"

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -45,7 +44,6 @@ from core.activations import (
     swish_slope_reaches_one,
     validate_points,
 )
-from core.params import Param, ParamTable
 from core.plots.activations import (
     boundary_spec,
     dead_units_spec,
@@ -59,7 +57,7 @@ from core.plots.activations import (
 )
 from ui.live import current_run, live_training_panel
 from ui.livechart import Chart, clicked, live_charts
-from ui.url_state import InvalidValue, UrlState
+from ui.url_state import UrlState
 
 TOPIC = "activations"
 RUN_KEY = "activations:race"  # the live panel
@@ -86,57 +84,7 @@ HISTORY_HEIGHT = 300
 
 
 # -- URL state with a list ----------------------------------------------------------------------------------
-class _Listed(tuple):
-    """A tuple that prints as ``a,b,c`` (how a list travels in the link)."""
-
-    def __str__(self) -> str:
-        return ",".join(str(v) for v in self)
-
-
-class ActivationsUrlState(UrlState):
-    """``UrlState`` plus a multiselect, written to the link as comma-separated names."""
-
-    def multiselect(self, label: str, param: str, options, value, **kwargs) -> tuple:
-        options = list(options)
-
-        def parse(raw: str) -> list:
-            names = [part.strip() for part in raw.split(",") if part.strip()]
-            bad = [name for name in names if name not in options]
-            if bad:
-                raise InvalidValue(f"it must list some of {', '.join(options)}, separated by commas")
-            return _Listed(o for o in options if o in names)
-
-        def widget(label: str, key: str, **kw) -> _Listed:
-            chosen = st.multiselect(label, options=options, key=key, **kw)
-            return _Listed(o for o in options if o in chosen)
-
-        return self._bind(label, param, _Listed(value), parse, widget, **kwargs)
-
-    def widget(self, p: Param, **overrides: Any) -> Any:
-        """``UrlState.widget``, plus lists of choices (kind "text" with options and a tuple default: a
-        multiselect; core.params has no such kind)."""
-        if p.kind == "text" and p.options:
-            args: dict[str, Any] = {"help": p.help, **p.widget_args}
-            if p.format_func is not None:
-                args["format_func"] = p.format_func
-            args.update(overrides)
-            return self.multiselect(p.label, p.url, p.options, tuple(p.default), **args)
-        return super().widget(p, **overrides)
-
-    def preset_from_link(self, preset: Param, table: ParamTable, values_of) -> None:
-        """A link naming a preset starts each control of ``table`` that the link does not set itself from
-        the preset's value (``values_of(code)``: name -> value). First run of a visit only, before the
-        widgets are drawn; a value the link gives still wins, as for every control."""
-        code = st.query_params.get(preset.url)
-        if self.param_key(preset) in st.session_state or code not in preset.options:
-            return
-        for name, value in values_of(code).items():
-            p = table[name]
-            if p.url not in st.query_params and self.param_key(p) not in st.session_state:
-                st.session_state[self.param_key(p)] = value
-
-
-url = ActivationsUrlState(TOPIC)
+url = UrlState(TOPIC)
 
 
 # -- the places ---------------------------------------------------------------------------------------------
@@ -273,7 +221,7 @@ def _upload(file) -> tuple[str, str]:
 
 def controls(slots: Slots) -> Params:
     """Every widget of the page, each in its section's place; returns what they are set to."""
-    url.preset_from_link(PARAMS["preset"], RACE_PARAMS, lambda code: race_values(preset_config(code)))
+    url.start_from_preset(RACE_PARAMS, PARAMS["preset"], lambda code: race_values(preset_config(code)))
     # 2 · Swish's beta first: the gallery's Swish uses it too
     with slots.swish_controls:
         beta = url.widget(PARAMS["swish_beta"])

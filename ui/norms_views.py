@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -59,7 +58,6 @@ from core.norms import (
     torch_to_seed,
     trainable_norm_parameters,
 )
-from core.params import Param
 from core.plots.norms import (
     dead_relu_figure,
     digit_figure,
@@ -72,7 +70,7 @@ from core.plots.norms import (
 )
 from ui.live import current_run, live_training_panel
 from ui.livechart import Chart, live_charts
-from ui.url_state import InvalidValue, UrlState
+from ui.url_state import UrlState
 
 RUN_KEY = "norms:race"  # the live panel
 CHARTS_KEY = "norms:charts"  # its live view
@@ -85,45 +83,7 @@ STATS_LAYERS = [name for name in LAYER_LABELS if name != "logits"]
 
 
 # -- URL state with a multiselect ------------------------------------------------------
-class _Listed(tuple):
-    """A tuple that prints as ``a,b,c`` (how a list travels in the link)."""
-
-    def __str__(self) -> str:
-        return ",".join(str(v) for v in self)
-
-
-class NormsUrlState(UrlState):
-    """``UrlState`` plus a multiselect, written to the link as comma-separated names."""
-
-    def multiselect(self, label: str, param: str, options, value, **kwargs) -> tuple:
-        options = list(options)
-
-        def parse(raw: str) -> list:
-            names = [part.strip() for part in raw.split(",") if part.strip()]
-            bad = [name for name in names if name not in options]
-            if not names or bad:
-                raise InvalidValue(f"it must list some of {', '.join(options)}, separated by commas")
-            return [o for o in options if o in names]
-
-        def widget(label: str, key: str, **kw) -> _Listed:
-            chosen = st.multiselect(label, options=options, key=key, **kw)
-            return _Listed(o for o in options if o in chosen)
-
-        return self._bind(label, param, _Listed(value), parse, widget, **kwargs)
-
-    def widget(self, p: Param, **overrides: Any) -> Any:
-        """``UrlState.widget``, plus lists of choices (kind "text" with options and a tuple default: a
-        multiselect; core.params has no such kind)."""
-        if p.kind == "text" and p.options:
-            args: dict[str, Any] = {"help": p.help, **p.widget_args}
-            if p.format_func is not None:
-                args["format_func"] = p.format_func
-            args.update(overrides)
-            return self.multiselect(p.label, p.url, p.options, tuple(p.default), **args)
-        return super().widget(p, **overrides)
-
-
-url = NormsUrlState("norms")
+url = UrlState("norms")
 
 
 # -- the places -------------------------------------------------------------------------

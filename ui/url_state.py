@@ -171,6 +171,24 @@ class UrlState:
 
         return self._bind(label, param, value, parse, st.text_input, max_chars=max_chars, **kwargs)
 
+    def multiselect(self, label: str, param: str, options: Sequence[T], value: Sequence[T], *,
+                    min_items: int = 0, **kwargs: Any) -> tuple[T, ...]:
+        """Several choices, as a tuple in the options' order; written to the link as ``a,b,c``."""
+        options = list(options)
+
+        def parse(raw: str) -> tuple:
+            parts = [part.strip() for part in raw.split(",") if part.strip()]
+            chosen = [_parse_option(part, options) for part in parts]
+            if len(chosen) < min_items:
+                raise InvalidValue(f"it must name at least {min_items} of: {', '.join(_encode(o) for o in options)}")
+            return tuple(o for o in options if o in chosen)
+
+        def widget(label: str, key: str, **kw: Any) -> tuple:
+            chosen = st.multiselect(label, options=options, key=key, **kw)
+            return tuple(o for o in options if o in chosen)
+
+        return self._bind(label, param, tuple(value), parse, widget, **kwargs)
+
     def checkbox(self, label: str, param: str, value: bool = False, **kwargs: Any) -> bool:
         return self._bind(label, param, value, _parse_bool, st.checkbox, **kwargs)
 
@@ -182,7 +200,7 @@ class UrlState:
         """Draw control ``p`` bound to the link under ``p.url``; ``overrides`` go to the widget
         (``disabled``, ``label_visibility``, a ``help`` computed on the page...)."""
         args: dict[str, Any] = {"help": p.help, **p.widget_args}
-        if p.format_func is not None and p.kind in ("select_slider", "selectbox", "radio"):
+        if p.format_func is not None and p.kind in ("select_slider", "selectbox", "radio", "multiselect"):
             args["format_func"] = p.format_func
         args.update(overrides)
         if p.kind == "slider":
@@ -195,6 +213,8 @@ class UrlState:
             return self.number_input(p.label, p.url, p.lo, p.hi, p.default, step=p.step, **args)
         if p.kind in ("select_slider", "selectbox", "radio"):
             return getattr(self, p.kind)(p.label, p.url, p.options, p.default, **args)
+        if p.kind == "multiselect":
+            return self.multiselect(p.label, p.url, p.options, p.default, min_items=int(p.lo or 0), **args)
         if p.kind in ("checkbox", "toggle"):
             return getattr(self, p.kind)(p.label, p.url, p.default, **args)
         return self.text_input(p.label, p.url, p.default, **args)

@@ -39,6 +39,11 @@ def log_base(base: float) -> float:
     return math.log(base)
 
 
+def nats_to(unit: str) -> float:
+    """Factor that turns nats into ``unit`` ("bits" or "nats"): 1 / ln 2 for bits."""
+    return 1.0 / math.log(2) if unit == "bits" else 1.0
+
+
 def _to_array(values, name: str) -> np.ndarray:
     try:
         return np.asarray(values, dtype=float)

@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import math
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -592,6 +591,3 @@ class LossLabTrainer(GuardedTrainer):
         )
 
 
-def nats_to(unit: str) -> float:
-    """Factor that turns nats into ``unit`` ("bits" or "nats")."""
-    return 1.0 / math.log(2) if unit == "bits" else 1.0

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from core.info import entropy
+from core.info import nats_to
 from core.losslab import (
     METHOD_SETTING,
     PARAMS,
@@ -22,7 +23,6 @@ from core.losslab import (
     Teacher,
     TeacherConfig,
     digits_split,
-    nats_to,
     shipped_teacher,
 )
 from core.plots.info_losslab import (

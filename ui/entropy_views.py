@@ -24,6 +24,7 @@ from core.info import (
     Preset,
     as_distribution,
     compare,
+    nats_to,
     parse_pair,
     sharpen,
     total_weight,
@@ -252,19 +253,15 @@ def _fit_render(unit: str):
     def render(snap) -> None:
         (mf, sf), (mr, sr) = snap.forward_params, snap.reverse_params
         c = st.columns(4)
-        c[0].metric("KL(p‖q) of the forward fit", fmt(snap.metrics["forward_kl"] * _scale(unit), unit))
+        c[0].metric("KL(p‖q) of the forward fit", fmt(snap.metrics["forward_kl"] * nats_to(unit), unit))
         c[1].metric("Forward fit: mean, sd", f"{clean(mf):.2f}, {sf:.2f}")
-        c[2].metric("KL(q‖p) of the reverse fit", fmt(snap.metrics["reverse_kl"] * _scale(unit), unit))
+        c[2].metric("KL(q‖p) of the reverse fit", fmt(snap.metrics["reverse_kl"] * nats_to(unit), unit))
         c[3].metric("Reverse fit: mean, sd", f"{clean(mr):.2f}, {sr:.2f}")
         live_charts(f"{TOPIC}:klfit:charts", [Chart("fit", kl_fit_figure(snap), span=3),
                                               Chart("fitloss", kl_fit_loss_figure(snap, unit), span=2)],
                     columns=5, step=snap.step)
 
     return render
-
-
-def _scale(unit: str) -> float:
-    return 1 / math.log(2) if unit == "bits" else 1.0
 
 
 def kl_fit_section(unit: str) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from core.plots import fastgo as go
 
-from core.plots.common import PALETTE, base_layout, figure, merge_layout, series_figure, thin
+from core.plots.common import PALETTE, base_layout, figure, merge_layout, series_figure, thin, legend_under
 
 ORDER_NAMES = {0: "f", 1: "f′", 2: "f″"}
 ORDER_DASH = {0: "solid", 1: "dash", 2: "dot"}
@@ -24,7 +24,7 @@ CLASS_COLOURS = ("#0072B2", "#E69F00")  # class 0 blue, class 1 orange (Okabe & 
 BOUNDARY_SCALE = [[0.0, "#9ECAE9"], [0.5, "#F7F7F7"], [1.0, "#F6C77A"]]
 REFERENCE = "#999999"
 X_TITLE = "input x (pre-activation, unitless)"
-LEGEND_BELOW = {"legend": {"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0.0},
+LEGEND_BELOW = {"legend": legend_under(-0.2),
                 "margin": {"b": 100}}
 
 

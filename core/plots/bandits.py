@@ -20,7 +20,7 @@ from core.plots import fastgo as go
 from plotly.subplots import make_subplots
 
 from core.bandits import BanditSnapshot, StudyCurve, TestbedResult
-from core.plots.common import PALETTE, series_figure, styled, thin
+from core.plots.common import PALETTE, series_figure, styled, thin, legend_under
 
 REWARD_AXIS = "average reward (points)"
 STEP_AXIS = "step (pulls of the lever)"
@@ -42,7 +42,7 @@ def _series(results: Sequence[TestbedResult], values) -> dict[str, np.ndarray]:
 def _legend_below(fig: go.Figure, height: int) -> go.Figure:
     """A horizontal legend under the x-axis title, where it cannot cover the title."""
     fig.update_layout(showlegend=True, height=height,
-                      legend={"orientation": "h", "yanchor": "top", "y": -0.22, "xanchor": "left", "x": 0.0},
+                      legend=legend_under(-0.22),
                       margin={"l": 60, "r": 20, "t": 50, "b": 110})
     return fig
 
@@ -169,7 +169,7 @@ def arm_figure(snap: BanditSnapshot, *, height: int = 560) -> go.Figure:
     fig.update_xaxes(title_text="arm (number)", tickvals=arms if k <= 25 else None, row=3, col=1)
     fig = styled(fig, f"One run of {snap.label} after {snap.step:,} pulls", "", "value (points)", height=height)
     fig.update_layout(xaxis3_title="arm (number)", barmode="overlay",
-                      legend={"orientation": "h", "yanchor": "top", "y": -0.12, "xanchor": "left", "x": 0.0})
+                      legend=legend_under(-0.12))
     return fig
 
 

@@ -32,6 +32,12 @@ def base_layout(title: str, x_title: str, y_title: str, *, height: int = 360, le
     }
 
 
+def legend_under(y: float = -0.12) -> dict:
+    """A horizontal legend under the x-axis title (``y`` in plot heights below the plot area), where long
+    names never cover the chart's title or its data."""
+    return {"orientation": "h", "yanchor": "top", "y": y, "xanchor": "left", "x": 0.0}
+
+
 def merge_layout(base: dict, extra: Mapping) -> dict:
     """``base`` updated by ``extra``; dict values (``xaxis``...) merge one level deep."""
     for key, value in extra.items():

@@ -14,7 +14,7 @@ from core.plots import fastgo as go
 
 from core.gan import GANSnapshot
 from core.gan_targets import EXTENT, MODES
-from core.plots.common import PALETTE, figure, series_figure
+from core.plots.common import PALETTE, figure, series_figure, legend_under
 
 REAL_COLOUR = "#1B7837"  # dark green, like the green (real) end of the heatmap
 FAKE_COLOUR = "#762A83"  # dark purple, like the purple (fake) end
@@ -38,7 +38,7 @@ LOSS_UNITS = {
 SQUARE = {
     "xaxis": {"range": PLANE_RANGE, "zeroline": False, "constrain": "domain"},
     "yaxis": {"range": PLANE_RANGE, "zeroline": False, "scaleanchor": "x", "scaleratio": 1, "constrain": "domain"},
-    "legend": {"orientation": "h", "yanchor": "top", "y": -0.12, "xanchor": "left", "x": 0.0},
+    "legend": legend_under(-0.12),
     "margin": {"l": 60, "r": 20, "t": 50, "b": 110},
 }
 PLANE_AXES = ("x₁ (plane units)", "x₂ (plane units)")
@@ -175,7 +175,7 @@ def divergence_figure(snap: GANSnapshot, floor: tuple[float, float] | None = Non
         snap.eval_steps, {"KL(real ‖ generated)": snap.kl, "JS(real, generated)": snap.js},
         title="Divergence between real and generated (30 x 30 grid)", x_title="generator step",
         y_title="divergence (bits)", height=360, extra_traces=floors,
-        layout={"legend": {"orientation": "h", "yanchor": "top", "y": -0.25, "xanchor": "left", "x": 0.0},
+        layout={"legend": legend_under(-0.25),
                 "margin": {"b": 100}},
     )
 

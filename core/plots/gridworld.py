@@ -27,7 +27,7 @@ import numpy as np
 from core.plots import fastgo as go
 
 from core.gridworld import ACTIONS, ARROWS, Maze
-from core.plots.common import PALETTE, figure, series_figure, thin
+from core.plots.common import PALETTE, figure, series_figure, thin, legend_under
 
 VALUE_SCALE = "Viridis"
 WALL_COLOUR = "#555555"
@@ -161,7 +161,7 @@ def maze_figure(maze: Maze, values: np.ndarray | None = None, policy: np.ndarray
         height = int(140 + maze.rows * min(640 / maze.cols, 44))
     below_axis = -62 / max(height - 140, 60)  # the legend's top 62 px under the plot, past the axis title
     layout = {**_axes(maze.rows, maze.cols),
-              "legend": {"orientation": "h", "yanchor": "top", "y": below_axis, "xanchor": "left", "x": 0.0},
+              "legend": legend_under(below_axis),
               "margin": {"l": 50, "r": 20, "t": 50, "b": 90}}
     return figure(traces, title, *CELL_AXES, height=height, layout=layout)
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 from core.plots import fastgo as go
 
-from core.info import Comparison, binary_entropy
+from core.info import Comparison, binary_entropy, nats_to
 from core.info_fit import KLFitSnapshot, moment_match
 from core.plots.common import PALETTE, series_figure, styled
 
@@ -169,7 +169,7 @@ def kl_fit_figure(snap: KLFitSnapshot) -> go.Figure:
 
 def kl_fit_loss_figure(snap: KLFitSnapshot, unit: str = "nats") -> go.Figure:
     """Each fit's objective over the gradient steps."""
-    scale = 1 / np.log(2) if unit == "bits" else 1.0
+    scale = nats_to(unit)
     fig = series_figure(
         snap.steps,
         {"KL(p‖q), the forward fit": snap.forward_kl * scale, "KL(q‖p), the reverse fit": snap.reverse_kl * scale},

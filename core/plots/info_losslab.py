@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from core.plots import fastgo as go
 
-from core.losslab import LossLabSnapshot, Reliability, nats_to
+from core.info import nats_to
+from core.losslab import LossLabSnapshot, Reliability
 from core.plots.common import PALETTE, styled
 from core.plots.info import legend_below, nice_step
 

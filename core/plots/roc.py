@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 from core.plots import fastgo as go
 
-from core.plots.common import PALETTE, base_layout, merge_layout
+from core.plots.common import PALETTE, base_layout, merge_layout, legend_under
 
 NEG_COLOUR, POS_COLOUR = PALETTE[0], PALETTE[1]
 POINT_COLOUR, COST_COLOUR = PALETTE[4], PALETTE[2]
@@ -32,7 +32,7 @@ def figure(traces: Sequence, title: str, x_title: str, y_title: str, *, height: 
         spec["yaxis"]["range"] = list(y_range)
     if legend_below:
         spec["margin"].update(t=50, b=50 + rows)
-        spec["legend"] = {"orientation": "h", "yanchor": "top", "y": -0.12 - 40 / height, "xanchor": "left", "x": 0.0}
+        spec["legend"] = legend_under(-0.12 - 40 / height)
     spec["shapes"] = [s for s, _ in lines]
     spec["annotations"] = [a for _, notes in lines for a in notes]
     merge_layout(spec, layout)

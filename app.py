@@ -45,6 +45,9 @@ sections.update({name: [_page(p) for p in pages] for name, pages in topics_by_se
 
 current = st.navigation([p for pages in sections.values() for p in pages], position="hidden")
 draw_device = render_sidebar(sections)
+# Streamlit leaves 6rem above a page's title; a page's main control and its chart must share the first
+# screen at 1280 x 800 (the page rules), so the title starts just under the toolbar instead.
+st.html("<style>[data-testid='stMainBlockContainer']{padding-top:3rem}</style>")
 # On a fresh server the first visitors wait while torch and the page's modules load: show the page's
 # title and say so at once, instead of a blank page (removed when the page has drawn).
 loading = None

@@ -20,6 +20,10 @@ fi
 if [ ! -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ]; then
     missing+=(fonts-noto-color-emoji)
 fi
+# tests/test_replicas.py runs replicas of the app behind Debian's nginx (deploy/nginx.conf).
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+    missing+=(nginx)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
     sudo=""
     if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi

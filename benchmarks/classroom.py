@@ -624,10 +624,13 @@ async def training_student(number: int, page: LivePage, plan: Plan, report: Repo
     update_times: list[float] = []
     steps = [0]
 
+    finished = [False]
+
     def on_text(path, text) -> None:
         match = pattern.search(text)
         if not match:
             return
+        finished[0] = "· finished" in text
         progress_path[0] = path
         step = int(match.group(1).replace(",", ""))
         if last_step[0] is not None and step > last_step[0]:
@@ -656,14 +659,16 @@ async def training_student(number: int, page: LivePage, plan: Plan, report: Repo
         idle_since = None
         while time.monotonic() < plan.end_at:
             await asyncio.sleep(0.25)
-            # Training has stopped by itself when a full run finished and left no timer behind.
+            # Training has stopped by itself when a full run finished and left no timer behind, or when its
+            # status line says so (another panel's timer may still tick on the page).
             last = tab.finishes[-1] if tab.finishes else None
-            stopped = not tab.auto and last is not None and not last.fragment_run
+            stopped = (not tab.auto and last is not None and not last.fragment_run) or finished[0]
             if not stopped:
                 idle_since = None
                 continue
             idle_since = idle_since or time.monotonic()
             if time.monotonic() - idle_since > 1.0 and time.monotonic() < plan.end_at - 2:
+                finished[0] = False
                 await press((page.reset,))
                 await press(page.start)
                 record["restarts"] += 1

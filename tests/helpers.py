@@ -89,3 +89,23 @@ def widget(at: AppTest, label: str) -> Any:
             if w.label == label:
                 return w
     raise AssertionError(f"no widget labelled {label!r}")
+
+
+# AppTest element readers by a parameter table's widget kind (core.params)
+READERS = {"slider": "slider", "select_slider": "select_slider", "selectbox": "selectbox", "radio": "radio",
+           "toggle": "toggle", "checkbox": "checkbox", "number": "number_input", "multiselect": "multiselect",
+           "text": "text_input"}
+
+
+def shown_controls(at: AppTest, page: str, table) -> dict:
+    """Every control of ``table`` as the page ``page`` shows it, by control name (found by its link name's key)."""
+    out = {}
+    for p in table:
+        value = getattr(at, READERS[p.kind])(key=f"{page}:{p.url}").value
+        out[p.name] = list(value) if p.kind == "multiselect" else value
+    return out
+
+
+def link(at: AppTest) -> dict:
+    """The page's link as a plain dict (one value per name)."""
+    return {k: (v[0] if isinstance(v, list) else v) for k, v in ((k, at.query_params[k]) for k in at.query_params)}

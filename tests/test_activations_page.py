@@ -17,7 +17,7 @@ from scipy.stats import norm
 from core.activations import LATEX, PARAMS, PRESET_CODES, PRESETS, preset_config
 from tests.conftest import open_page
 from tests.fuzz import fuzz_widgets, problems
-from tests.helpers import live_figures, live_view, press, shown_count, status, tick_until, title, trace
+from tests.helpers import link, shown_controls, live_figures, live_view, press, shown_count, status, tick_until, title, trace
 from ui.livechart import plain
 
 PAGE = "pages/activations.py"
@@ -229,21 +229,9 @@ def test_a_preset_link_sets_the_race_and_an_explicit_value_wins():
 
 
 # -- links from before the parameter table -------------------------------------------------------------------
-READERS = {"slider": "slider", "select_slider": "select_slider", "selectbox": "selectbox", "toggle": "toggle",
-           "number": "number_input", "multiselect": "multiselect"}
-
-
 def shown(at) -> dict:
-    """Every control's value as the page shows it, by control name (found through its link name's key)."""
-    out = {}
-    for p in PARAMS:
-        value = getattr(at, READERS[p.kind])(key=f"activations:{p.url}").value
-        out[p.name] = list(value) if p.kind == "multiselect" else value
-    return out
+    return shown_controls(at, "activations", PARAMS)
 
-
-def link(at) -> dict:
-    return {k: (v[0] if isinstance(v, list) else v) for k, v in ((k, at.query_params[k]) for k in at.query_params)}
 
 
 # a link written before the table (the codes of git show 2b501d8:ui/activations_views.py), every control moved

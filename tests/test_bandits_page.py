@@ -7,7 +7,7 @@ import pytest
 
 from core.bandits import PARAMS, PRESETS, SLOTS, preset_controls, preset_table
 from tests.conftest import open_page
-from tests.helpers import live_figures, metric, shown_count, title, trace
+from tests.helpers import link, live_figures, metric, shown_count, title, trace
 from tests.fuzz import fuzz_widgets, problems
 
 PAGE = "pages/bandits.py"
@@ -36,14 +36,7 @@ def _figure_json(chart) -> str:
     return chart.proto.spec
 
 
-def _link(at) -> dict[str, str]:
-    """The page's query parameters, one value each."""
-    out = {}
-    for key in at.query_params:
-        value = at.query_params[key]
-        out[key] = value[0] if isinstance(value, list) else value
-    return out
-
+_link = link  # tests.helpers.link: the link, one value per name
 
 def _widgets(at) -> dict:
     """Every control of the page (session key -> value shown)."""

@@ -13,7 +13,7 @@ import scipy.stats
 
 from tests.conftest import open_page
 from tests.fuzz import fuzz_widgets, problems
-from tests.helpers import live_figures, press, tick_until, title
+from tests.helpers import link, live_figures, press, tick_until, title
 from ui.entropy_views import PARAMS
 from ui.url_state import UrlState
 
@@ -352,9 +352,7 @@ def _bound_widgets(at) -> dict:
     return out
 
 
-def _link(at) -> dict[str, str]:
-    return {k: (v[0] if isinstance(v, list) else v) for k, v in ((k, at.query_params[k]) for k in at.query_params)}
-
+_link = link  # tests.helpers.link: the link, one value per name
 
 @pytest.mark.parametrize("method", list(OLD_LINKS))
 def test_an_old_link_opens_the_same_settings_and_is_rewritten_with_the_new_names(method):

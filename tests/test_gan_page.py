@@ -6,7 +6,7 @@ import re
 
 from tests.conftest import open_page
 from tests.fuzz import fuzz_widgets, problems
-from tests.helpers import live_figures, live_view, metric, press, shown_count, status, tick_until, title
+from tests.helpers import link, live_figures, live_view, metric, press, shown_count, status, tick_until, title
 
 from core.gan import PARAMS, GANConfig
 from ui.gan_views import url
@@ -106,10 +106,7 @@ def _shown(at) -> dict:
     return widgets
 
 
-def _link(at) -> dict:
-    return {k: at.query_params[k][0] if isinstance(at.query_params[k], list) else at.query_params[k]
-            for k in at.query_params}
-
+_link = link  # tests.helpers.link: the link, one value per name
 
 def test_a_link_with_the_old_short_codes_opens_the_same_run_under_the_new_names():
     old = open_page(PAGE, OLD_LINK)

@@ -17,7 +17,7 @@ from torch import nn
 from core.norms import PARAMS, bn_example, inter_example, intra_example
 from tests.conftest import open_page
 from tests.fuzz import fuzz_widgets, problems
-from tests.helpers import live_figures, live_view, metric, press, shown_count, status, tick_until, title
+from tests.helpers import link, shown_controls, live_figures, live_view, metric, press, shown_count, status, tick_until, title
 from ui.livechart import plain
 
 PAGE = "pages/norms.py"
@@ -272,21 +272,9 @@ def test_changing_a_control_writes_it_to_the_link():
 
 
 # -- links from before the parameter table ---------------------------------------------------------
-READERS = {"slider": "slider", "select_slider": "select_slider", "selectbox": "selectbox", "radio": "radio",
-           "number": "number_input", "multiselect": "multiselect"}
-
-
 def shown(at) -> dict:
-    """Every control's value as the page shows it, by control name (found through its link name's key)."""
-    out = {}
-    for p in PARAMS:
-        value = getattr(at, READERS[p.kind])(key=f"norms:{p.url}").value
-        out[p.name] = list(value) if p.kind == "multiselect" else value
-    return out
+    return shown_controls(at, "norms", PARAMS)
 
-
-def link(at) -> dict:
-    return {k: (v[0] if isinstance(v, list) else v) for k, v in ((k, at.query_params[k]) for k in at.query_params)}
 
 
 # a link written before the table (the codes of git show a9e26e4:ui/norms_views.py), every control moved

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import json
 
-from tests.helpers import live_figures, live_view, press, title
+from tests.helpers import link, live_figures, live_view, press, title
 
 import numpy as np
 import pytest
@@ -413,9 +413,7 @@ OLD_LINKS = [
 ]
 
 
-def _link(at) -> dict[str, str]:
-    return {k: (v if isinstance(v, str) else v[0]) for k, v in ((k, at.query_params[k]) for k in at.query_params)}
-
+_link = link  # tests.helpers.link: the link, one value per name
 
 def _shows(w, raw: str) -> bool:
     """Whether widget ``w`` shows the link's value ``raw``."""

@@ -2,6 +2,7 @@
 
     python3 -m scripts.screenshots            # all pages -> test-output/screens/<page>-<view>.png
     python3 -m scripts.screenshots roc gan    # some pages
+    python3 -m scripts.screenshots "entropy?epochs=10"   # a page opened by a link -> entropy-epochs10-<view>.png
 
 Starts its own server; needs Debian's Chromium (scripts/test.sh installs it).
 Open the files and look at them: the page rules in the README say what to check.
@@ -29,9 +30,9 @@ def main(only: list[str]) -> list[Path]:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
-            for _, path in _pages():
-                name = path or "home"
-                if only and name not in only:
+            links = [(a.replace("?", "-").replace("&", "-").replace("=", ""), a) for a in only if "?" in a]
+            for name, path in [((p or "home"), p) for _, p in _pages()] + links:
+                if only and name not in only and path not in only:
                     continue
                 for view, (size, scheme) in VIEWS.items():
                     context = browser.new_context(viewport=size, color_scheme=scheme)

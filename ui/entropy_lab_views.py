@@ -193,13 +193,21 @@ def lab_panel(config: LossLabConfig, teacher: Teacher, unit: str, image: int, te
 
 
 def loss_lab_section(unit: str) -> None:
-    """Part B: choose a loss, train the student live, compare runs."""
+    """Part B: choose a loss, train the student live, compare runs.
+
+    The settings and the live panel come first, so a link that opens this tab shows the
+    controls and the charts they change on one screen; the losses' formulas and what to
+    look for follow the panel.
+    """
     st.markdown(
-        "A small network (64 pixels → hidden units → 10 digits) learns scikit-learn's 8×8 handwritten "
-        "digits. Pick the loss, press **Start**, and watch not only accuracy but **how confident** the "
-        "network becomes: the mean entropy of its predictions, and whether its confidence matches its "
-        "accuracy (the reliability diagram). Losses here are averages per image."
+        "A small network (64 pixels → hidden units → 10 digits) learns scikit-learn's 8×8 handwritten digits. "
+        "Pick the loss, press **Start**, and watch accuracy and **how confident** the network becomes: the mean "
+        "entropy of its predictions and the reliability diagram. Losses are averages per image."
     )
+    teacher = default_teacher()
+    url = UrlState(TOPIC)
+    config, temperature = _controls(url)
+    panel = st.container()
     with st.expander("The four losses, and how they relate through the direction of KL"):
         formula(r"\mathcal{L}_{CE} = -\log q_y", "Plain cross-entropy with the one-hot label y: H(P, Q) for a one-hot P.")
         formula(r"\mathcal{L}_{LS} = -(1-\varepsilon)\log q_y - \frac{\varepsilon}{K}\sum_{k=1}^{K}\log q_k"
@@ -220,16 +228,14 @@ def loss_lab_section(unit: str) -> None:
         "ECE). Distillation from the teacher usually gives the most accurate student, because each soft "
         "target says more than a label. Read the numbers above for your own run, and compare runs below."
     )
-    teacher = default_teacher()
     st.caption(
         f"Teacher: {teacher.describe()}, trained once on all {len(digits_split().y_train):,} training images "
         f"(validation accuracy {teacher.val_accuracy:.1%}; members alone: "
         f"{', '.join(f'{a:.1%}' for a in teacher.member_val_accuracy)}). Its logits are the members' average. "
         "The student sees only the number of training images you choose."
     )
-    url = UrlState(TOPIC)
-    config, temperature = _controls(url)
     image, teacher_probs = _dark_knowledge(url, teacher, temperature, unit)
+    with panel:  # drawn above the explanations; it needs the image chosen below for its charts
+        lab_panel(config, teacher, unit, image, teacher_probs)  # its ticks keep this session's runs (_remember)
     st.divider()
-    lab_panel(config, teacher, unit, image, teacher_probs)  # its ticks keep this session's runs (_remember)
     _comparison(unit)

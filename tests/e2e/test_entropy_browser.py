@@ -128,6 +128,7 @@ def _wait_finished(panel, timeout: float = 90) -> tuple[float, set[int]]:
 
 
 def test_loss_lab_trains_live_and_keeps_runs(page, server_url, console_errors, screenshot_dir):
+    page.set_viewport_size({"width": 1280, "height": 800})
     open_app(page, server_url, "entropy?epochs=10&T=8")  # "T": a code from before the parameter table
     panel = _panel(page, "Loss lab")
     # A link with lab settings opens on the lab's tab: its controls are on screen without a click.
@@ -135,6 +136,13 @@ def test_loss_lab_trains_live_and_keeps_runs(page, server_url, console_errors, s
     temperature = panel.get_by_role("slider", name="Temperature T")
     expect(temperature).to_have_attribute("aria-valuetext", re.compile(r"^8(\.0)?$"))
     wait_idle(page)
+    # ...and Start sits with them: the settings and the Start button share the first 1280 x 800 screen
+    # (they were below two paragraphs, an expander and two captions).
+    for name, box in (("Loss", panel.get_by_role("combobox", name="Loss").bounding_box()),
+                      ("Temperature", temperature.bounding_box()),
+                      ("Learning rate", panel.get_by_role("slider", name=re.compile("Learning rate")).bounding_box()),
+                      ("Start", panel.get_by_role("button", name="▶ Start").bounding_box())):
+        assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= 800, (name, box)
     assert "temperature=8" in page.url and "T=8" not in page.url  # the link now says it in today's name
     _tab(page, "Loss lab")
     expect(panel.get_by_test_id("stProgress")).to_contain_text("Epoch 0 of 10")

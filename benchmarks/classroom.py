@@ -234,6 +234,7 @@ class Tab:
         self.page_hash = ""
         self.query = ""
         self.widgets: dict[str, Widget] = {}
+        self._drawn: set[str] | None = None  # widgets drawn so far by the full run in progress
         self.known: dict[str, object] = {}  # widget id -> value last set by the server
         self.texts: dict[tuple[int, ...], str] = {}
         self.held: dict[str, object] = {}  # widget states the student set, sent with every rerun
@@ -375,7 +376,12 @@ class Tab:
             self.fragment_run = bool(msg.metadata.run.fragment_ids)
             if not self.fragment_run:  # a full run: the frontend drops its timers and redraws everything
                 self._stop_auto()
-                self.widgets, self.texts = {}, {}
+                # The browser keeps showing the last run's widgets (stale) until this run replaces them, and
+                # a student can move them meanwhile: keep them, and drop those this run did not draw when it
+                # finishes (forgetting them at once left a student who woke up during a run the server
+                # started by itself, a page updating itself, with no control to move).
+                self._drawn = set()
+                self.texts = {}
                 self.page_hash = msg.new_session.page_script_hash  # then navigation names the page
         elif kind == "navigation":
             if msg.navigation.page_script_hash:
@@ -384,6 +390,9 @@ class Tab:
             self.query = msg.page_info_changed.query_string
         elif kind == "script_finished":
             self.finish_count += 1
+            if msg.script_finished == FINISHED and self._drawn is not None:
+                self.widgets = {k: w for k, w in self.widgets.items() if k in self._drawn}
+                self._drawn = None
             self.status_counts[msg.script_finished] = self.status_counts.get(msg.script_finished, 0) + 1
             self.finishes.append(Finish(self.finish_count, msg.script_finished, time.monotonic(), self.fragment_run))
             if len(self.finishes) > 200:
@@ -422,6 +431,8 @@ class Tab:
                     self.known[proto.id] = current_value(widget)
                 widget.known = self.known.get(proto.id)
             self.widgets[proto.id] = widget
+            if self._drawn is not None:
+                self._drawn.add(proto.id)
         field_name = TEXTS.get(etype)
         if field_name:
             text = getattr(getattr(element, etype), field_name)

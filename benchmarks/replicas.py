@@ -338,7 +338,6 @@ class ReplicaTab(classroom.Tab):
         self._moves = 0
         self._alerts_at_drop: set[str] = set()
         self._up = asyncio.Event()  # set while the websocket is open
-        self._drawn: set[str] | None = None  # widgets drawn by the full run in progress
 
     # -- HTTP, as the browser does it -------------------------------------------------------
     def _http_sync(self, method: str, path: str, body: bytes | None, headers: dict) -> tuple[int, dict, bytes]:
@@ -562,9 +561,7 @@ class ReplicaTab(classroom.Tab):
     # -- receiving: what classroom's tab keeps, and more ---------------------------------------
     def _handle(self, msg) -> None:
         kind = msg.WhichOneof("type")
-        shown = None
         if kind == "new_session" and not msg.metadata.run.fragment_ids:
-            shown = self.widgets
             sid = msg.new_session.initialize.session_id
             if sid:
                 if self.session_id and sid != self.session_id and not self._expect_new_session:
@@ -578,16 +575,6 @@ class ReplicaTab(classroom.Tab):
         elif kind == "file_urls_response":
             self.file_urls[msg.file_urls_response.response_id] = msg.file_urls_response
         super()._handle(msg)
-        if shown is not None:
-            # The browser keeps showing the last run's widgets (stale) until this run replaces them, and a
-            # student can move them meanwhile; classroom's tab forgets them at once, so a student waking up
-            # during a run the server started by itself (a reconnect, a page updating itself) would find
-            # no control. Keep them; drop the ones this run did not draw when it finishes.
-            self.widgets = {**shown, **self.widgets}
-            self._drawn = set(self.widgets) - set(shown)
-        elif kind == "script_finished" and msg.script_finished == FINISHED and self._drawn is not None:
-            self.widgets = {k: w for k, w in self.widgets.items() if k in self._drawn}
-            self._drawn = None
         if kind == "script_finished" and self._pending is not None and self.finish_count > self._pending[2] \
                 and msg.script_finished in (FINISHED, FRAGMENT_FINISHED):
             start, t_s, _, replica, moves = self._pending
@@ -601,8 +588,6 @@ class ReplicaTab(classroom.Tab):
             return
         element = delta.new_element
         etype = element.WhichOneof("type")
-        if self._drawn is not None and etype in classroom.WIDGETS:
-            self._drawn.add(getattr(element, etype).id)
         if etype == "alert":
             self.alerts[tuple(msg.metadata.delta_path)] = element.alert.body
         elif etype in ("file_uploader", "download_button"):

@@ -169,7 +169,8 @@ ANALYTIC_PAGES: tuple[AnalyticPage, ...] = (
 LIVE_PAGES: tuple[LivePage, ...] = (
     LivePage("home", "", r"^Step ([\d,]+)", "steps"),
     LivePage("gan", "gan", r"^Generator step ([\d,]+)", "generator steps"),
-    LivePage("entropy-lab", "entropy", r"^Epoch ([\d,]+)", "epochs"),
+    # a link with a lab setting opens the lab's tab (only the open tab of that page runs)
+    LivePage("entropy-lab", "entropy?epochs=30", r"^Epoch ([\d,]+)", "epochs"),
     LivePage("activations", "activations", r"^Step ([\d,]+)", "steps"),
     LivePage("norms", "norms", r"^Step ([\d,]+)", "steps"),
     LivePage("gridworld", "gridworld", r"^Episode ([\d,]+)", "episodes"),
@@ -320,8 +321,10 @@ class Tab:
                 pass
 
     async def open(self, url_path: str, timeout: float) -> float:
-        """Load a page as the frontend does on first load; seconds to its first finished run."""
-        self.page = url_path
+        """Load a page as the frontend does on first load; seconds to its first finished run.
+        ``url_path`` may carry a link's query (``entropy?epochs=30``)."""
+        url_path, _, query = url_path.partition("?")
+        self.page, self.query = url_path, query
         start = time.monotonic()
         before = await self.rerun(page_name=url_path)
         finish = await self.wait_finish(before, {FINISHED}, timeout)

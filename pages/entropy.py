@@ -9,7 +9,7 @@ cross-entropy, label smoothing, the confidence penalty or distillation.
 import streamlit as st
 
 from ui.entropy_lab_views import loss_lab_section
-from ui.entropy_views import TABS, distributions_section, kl_fit_section, opening_tab, unit_picker, upgrade_link
+from ui.entropy_views import distributions_section, kl_fit_section, tabs, unit_picker, upgrade_link
 from ui.shell import run_inside_app
 
 run_inside_app()
@@ -22,10 +22,13 @@ st.markdown(
 )
 unit = unit_picker()
 
-part_a, part_fit, part_b = st.tabs(TABS, default=opening_tab())  # a link to lab settings opens the lab
+part_a, part_fit, part_b = tabs()  # a link to lab settings opens the lab; only the open tab runs
 with part_a:
-    distributions_section(unit)
+    if part_a.open:
+        distributions_section(unit)
 with part_fit:
-    kl_fit_section(unit)
+    if part_fit.open:
+        kl_fit_section(unit)
 with part_b:
-    loss_lab_section(unit)
+    if part_b.open:
+        loss_lab_section(unit)

@@ -46,8 +46,12 @@ def test_empty_history_says_what_to_do():
     assert not series_figure(np.arange(3), {"loss": np.ones(3)}, title="T", x_title="s", y_title="l").layout.annotations
 
 
-@pytest.mark.parametrize("page", [p.path for p in all_pages()])
-def test_figures_built_without_validation_send_the_same_json(page, monkeypatch):
+# Pages whose tabs run only when open (st.tabs with on_change="rerun"): links that open the other tabs.
+TAB_LINKS = [("pages/entropy.py", {"peak_gap": "8"}), ("pages/entropy.py", {"epochs": "10"})]
+
+
+@pytest.mark.parametrize(("page", "link"), [(p.path, None) for p in all_pages()] + TAB_LINKS)
+def test_figures_built_without_validation_send_the_same_json(page, link, monkeypatch):
     """core/plots/fastgo.py skips Plotly's property checks in the app: every chart each page sends
     (st.plotly_chart specs and live views) must be the same as with the checks on."""
     import ui.live
@@ -56,7 +60,7 @@ def test_figures_built_without_validation_send_the_same_json(page, monkeypatch):
     sent = {}
     for validate in ("1", "0"):
         monkeypatch.setenv("EXPLORABLES_VALIDATE_FIGURES", validate)
-        at = open_page(page)
+        at = open_page(page, link)
         steps = [b for b in at.button if b.label == "⏭ Step"]
         if steps:  # the live views' charts after some training, too
             steps[0].click().run()

@@ -14,7 +14,7 @@ import scipy.stats
 from tests.conftest import open_page
 from tests.fuzz import fuzz_widgets, problems
 from tests.helpers import link, live_figures, press, tick_until, title
-from ui.entropy_views import PARAMS
+from ui.entropy_views import PARAMS, TAB_KEY, TABS
 from ui.url_state import UrlState
 
 PAGE = "pages/entropy.py"
@@ -41,6 +41,14 @@ def _arr(value) -> np.ndarray:
 
 def _num(text: str) -> float:
     return math.inf if text == "∞" else float(text.split()[0])
+
+
+def _show(at, tab: int):
+    """Open tab ``tab`` (0, 1 or 2) as a click does: the page reruns and only that tab's content runs."""
+    at.session_state[TAB_KEY] = TABS[tab]
+    at.run()
+    assert not problems(at), problems(at)
+    return at
 
 
 def _set_preset(at, key):
@@ -143,34 +151,41 @@ def test_a_link_sets_every_main_control():
     params = {"preset": "guess2", "unit": "nats", "p": "1, 2, 3", "q": "3, 2, 1", "qt": "2", "coin": "0.1",
               "gap": "4", "mu0": "-2", "loss": "distill", "T": "8", "alpha": "0.5", "hidden": "64",
               "ntrain": "400", "epochs": "10", "lr": "0.003", "seed": "7", "img": "5"}
-    at = open_page(PAGE, params)
+    at = open_page(PAGE, params)  # lab settings in the link: it opens on the lab
     assert not problems(at) and not at.warning
-    assert at.selectbox(key=KEY["preset"]).value == "guess2"
-    assert at.text_input(key=KEY["p"]).value == "1, 2, 3"
-    assert at.slider(key=KEY["heads"]).value == 0.1
-    fit = at.session_state["entropy:klfit"].trainer.config
-    assert (fit.gap, fit.start_mean) == (4.0, -2.0)
     lab = at.session_state["entropy:lab"].trainer.config
     assert (lab.method, lab.temperature, lab.alpha, lab.hidden, lab.n_train, lab.epochs, lab.lr, lab.seed) == (
         "distill", 8.0, 0.5, 64, 400, 10, 0.003, 7)
     assert "a " in _chart(at, "digit")["layout"]["title"]["text"]
+    _show(at, 0)
+    assert not at.warning
+    assert at.selectbox(key=KEY["preset"]).value == "guess2"
+    assert at.text_input(key=KEY["p"]).value == "1, 2, 3"
+    assert at.slider(key=KEY["heads"]).value == 0.1
+    _show(at, 1)
+    fit = at.session_state["entropy:klfit"].trainer.config
+    assert (fit.gap, fit.start_mean) == (4.0, -2.0)
 
 
 def test_a_bad_link_value_falls_back_with_a_notice():
-    at = open_page(PAGE, {"qt": "banana", "loss": "focal"})
-    warnings = " ".join(w.value for w in at.warning)
-    assert "temperature T" in warnings and "Loss" in warnings
+    at = open_page(PAGE, {"qt": "banana", "loss": "focal"})  # opens on the lab: "loss" is its setting
+    assert "Loss" in " ".join(w.value for w in at.warning)
+    assert at.selectbox(key=KEY["method"]).value == "ce"
+    _show(at, 0)
+    assert "temperature T" in " ".join(w.value for w in at.warning)
     assert at.select_slider(key=KEY["q_temperature"]).value == 1.0
     assert not problems(at)
 
 
 def test_widget_fuzz_never_breaks_the_page():
     at = open_page(PAGE)
-    assert fuzz_widgets(at, rounds=12, seed=3) > 0
+    for tab in (0, 1, 2):  # only the open tab's widgets are on the page
+        _show(at, tab)
+        assert fuzz_widgets(at, rounds=6, seed=3 + tab) > 0
 
 
 def test_teacher_view_changes_with_temperature():
-    at = open_page(PAGE)
+    at = _show(open_page(PAGE), 2)
     names = [t["name"] for t in _chart(at, "teacher")["data"]]
     assert names[0].startswith("teacher at T = 1 ") and names[1].startswith("teacher at T = 4 ")
     low = 1 - _arr(_chart(at, "teacher")["data"][1]["y"]).max()
@@ -308,9 +323,10 @@ def test_the_tab_parameter_lists_match_the_widgets_each_tab_draws():
     lab, fit, first = set(), set(), set()
     for method in ("ce", "smooth", "penalty", "distill"):  # each loss draws its own extra slider
         at = open_page(PAGE, {"loss": method})
-        first |= _url_params_in(at, at.tabs[0])
-        fit |= _url_params_in(at, at.tabs[1])
         lab |= _url_params_in(at, at.tabs[2])
+        assert not _url_params_in(at, at.tabs[0]) | _url_params_in(at, at.tabs[1])  # only the open tab runs
+        first |= _url_params_in(_show(at, 0), at.tabs[0])
+        fit |= _url_params_in(_show(at, 1), at.tabs[1])
     assert lab == LAB_PARAMS and fit == FIT_PARAMS
     assert lab == {"loss", "label_smoothing", "confidence_penalty", "soft_weight", "temperature", "hidden_units",
                    "train_images", "epochs", "lr", "seed", "image"}
@@ -343,7 +359,16 @@ NEW_LINKS["penalty"]["image"] = "0"
 
 
 def _bound_widgets(at) -> dict:
-    """Session key -> value of every URL-bound widget on the page."""
+    """Session key -> value of every URL-bound widget on the page, on every tab (each opened in
+    turn, the first last)."""
+    out = {}
+    for tab in (2, 1, 0):
+        out |= _bound_here(_show(at, tab))
+    return out
+
+
+def _bound_here(at) -> dict:
+    """Session key -> value of every URL-bound widget drawn by the last run."""
     out = {}
     for kind in ("slider", "select_slider", "selectbox", "number_input", "radio", "toggle", "checkbox", "text_input"):
         for w in getattr(at, kind):
@@ -359,10 +384,12 @@ def test_an_old_link_opens_the_same_settings_and_is_rewritten_with_the_new_names
     old, new = open_page(PAGE, OLD_LINKS[method]), open_page(PAGE, NEW_LINKS[method])
     for at in (old, new):
         assert not problems(at) and not at.warning, [w.value for w in at.warning]
+    assert _open_tab(old) == _open_tab(new) == "🧪 B · Loss lab (live training)"
     widgets = _bound_widgets(old)
     assert widgets == _bound_widgets(new)
+    for at in (old, new):
+        assert not at.warning, [w.value for w in at.warning]
     assert _link(old) == NEW_LINKS[method] == _link(new)  # the page's link now carries the new names
-    assert _open_tab(old) == _open_tab(new) == "🧪 B · Loss lab (live training)"
     lab = old.session_state["entropy:lab"].trainer.config
     fit = old.session_state["entropy:klfit"].trainer.config
     if method == "distill":

@@ -82,6 +82,23 @@ def opening_tab() -> str:
     return st.session_state[key]
 
 
+TAB_KEY = f"{TOPIC}:tab"  # the open tab (its label); a test opens a tab through it
+_LAST_TAB = f"_{TOPIC}:last_tab"  # kept across pages: the widget's own state goes when another page runs
+
+
+def tabs():
+    """The page's three tabs. Only the open tab's content runs: a learner moving a slider on the
+    first tab no longer pays for the fit's and the loss lab's charts (about two thirds of the page's
+    rerun), and a class on one server does not pay for them either. Switching tabs reruns the page.
+    The tab opened first comes from the link (``opening_tab``); coming back from another page
+    reopens the tab the learner left."""
+    if TAB_KEY not in st.session_state:
+        st.session_state[TAB_KEY] = st.session_state.get(_LAST_TAB, opening_tab())
+    containers = st.tabs(TABS, key=TAB_KEY, on_change="rerun")
+    st.session_state[_LAST_TAB] = st.session_state[TAB_KEY]
+    return containers
+
+
 def unit_picker() -> str:
     """The bits / nats choice every section of the page uses."""
     return UrlState(TOPIC).widget(PARAMS["unit"])

@@ -290,3 +290,58 @@ def test_two_slots_asking_the_same_testbed_share_one_answer():
     assert len(_plotly(at)) == 3
     assert not [i.value for i in at.info if "Simulating" in i.value]
     assert len(_table(at)) == 4
+
+
+def _path(at, match) -> tuple[int, ...] | None:
+    """Child indices from the page's main block down to the first element that ``match``es."""
+    def walk(node, path):
+        if match(node):
+            return path
+        for i, child in getattr(node, "children", {}).items():
+            found = walk(child, (*path, i))
+            if found is not None:
+                return found
+        return None
+
+    return walk(at._tree[0], ())
+
+
+def _keyed(key):
+    return lambda node: getattr(node, "key", None) == key
+
+
+def test_the_curves_are_drawn_beside_the_lineup():
+    """Control and result on one screen: the preset box and every slot's strategy and main parameter share
+    one row with the average-reward curves (in the column beside them, under tabs); the testbed, regret and
+    the scoreboard come after it, and the extra settings wait in one expander under the cards."""
+    at = open_page(PAGE, {**SMALL, "preset": "fig23"})
+    assert not problems(at), problems(at)
+    curves = _path(at, _keyed("bandits:reward"))
+    row = curves[0]
+    assert at._tree[0].children[row].type == "flex_container"
+    controls = ["bandits:preset", *(f"bandits:strategy_{s}" for s in range(1, SLOTS + 1)), "bandits:epsilon_2",
+                "bandits:initial_value_1"]
+    for key in controls:
+        path = _path(at, _keyed(key))
+        assert path[0] == row and path[1] != curves[1], (key, path, curves)  # same row, the other column
+    assert _path(at, _keyed("bandits:optimal"))[:2] == curves[:2]
+    tabs = _path(at, lambda n: getattr(n, "type", None) == "tab_container")
+    assert tabs[:2] == curves[:2]
+    assert [t.label for t in at._tree[0].children[row].children[curves[1]].children[tabs[2]]
+            .children[tabs[3]].children.values()] == ["📈 Average reward", "🎯 Best arm picked (%)"]
+    for key in ("bandits:arms", "bandits:regret"):
+        assert _path(at, _keyed(key))[0] > row, key
+    # Q₁ = 5 sits in the expander, and the card says it is set
+    expander = next(e for e in at.expander if e.label.startswith("⚙️ More settings"))
+    assert expander.select_slider(key="bandits:initial_value_1").value == 5.0
+    assert any("optimistic Q₁ = 5" in c.value for c in at.caption)
+
+
+def test_the_other_views_keep_the_lineup_in_one_row():
+    at = open_page(PAGE, {**SMALL, "view": "study", "study_runs": "100"})
+    assert not problems(at), problems(at)
+    row = _path(at, _keyed("bandits:strategy_1"))[0]
+    assert all(_path(at, _keyed(f"bandits:strategy_{s}"))[0] == row for s in range(2, SLOTS + 1))
+    assert _path(at, _keyed("bandits:study"))[0] > _path(at, _keyed("bandits:arms"))[0]
+    at = open_page(PAGE, {**SMALL, "preset": "fig25"})  # gradient bandits only: nothing more to set
+    assert any("None of the strategies chosen has more settings" in c.value for c in at.caption)

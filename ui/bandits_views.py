@@ -19,7 +19,9 @@ import streamlit as st
 from core.bandits import (
     NONE,
     PARAMS,
+    SLOTS,
     STUDY_FAMILIES,
+    TITLES,
     BanditRun,
     BanditRunConfig,
     Testbed,
@@ -59,6 +61,16 @@ def load_preset(url: UrlState) -> None:
     url.apply(preset_table(key), preset_controls(key))
 
 
+def preset_box(url: UrlState, *, narrow: bool = False) -> str:
+    """The preset box and its reload button on one line; the preset's key. ``narrow``: a half-width column."""
+    c_preset, c_reload = st.columns([3, 1] if narrow else [5, 1], vertical_alignment="bottom")
+    with c_preset:
+        preset = url.widget(PARAMS["preset"], on_change=load_preset, args=(url,))
+    c_reload.button("↺ Reload", on_click=load_preset, args=(url,), width="stretch",
+                    help="Reload the preset: put back its settings after you changed them.")
+    return preset
+
+
 # -- the lineup -------------------------------------------------------------------------
 
 
@@ -73,12 +85,15 @@ class Contender:
         return label(self.strategy, dict(self.params))
 
 
-EXTRAS = ("decay", "initial_value", "step_size")  # tucked into an expander in each slot
+EXTRAS = ("decay", "initial_value", "step_size")  # tucked into one expander under the cards
+MORE = "⚙️ More settings (ε decay, Q₁, step size)"
 
 
-def contender_editor(url: UrlState, table: ParamTable, slot: int, values: dict[str, Any]) -> Contender | None:
-    """One slot of the lineup: a strategy and its parameters (``table``: the controls with the loaded
-    preset's values as defaults). The values drawn are added to ``values``."""
+def contender_editor(url: UrlState, table: ParamTable, slot: int, values: dict[str, Any],
+                     more: Any) -> Contender | None:
+    """One slot of the lineup: a strategy and its main parameters here, its extra settings in ``more`` (a
+    container under the cards). ``table``: the controls with the loaded preset's values as defaults. The
+    values drawn are added to ``values``."""
     name = control_name("strategy", slot)
     values[name] = url.widget(table[name])
     if values[name] == NONE:
@@ -90,7 +105,8 @@ def contender_editor(url: UrlState, table: ParamTable, slot: int, values: dict[s
         if param not in EXTRAS:
             values[control_name(param, slot)] = url.widget(table[control_name(param, slot)])
     if extras:
-        with st.expander("More: " + ", ".join(table[control_name(p, slot)].label.split(" (")[0] for p in extras)):
+        with more:
+            st.markdown(f"**Strategy {slot}**: {TITLES[values[name]]}")
             for param in extras:
                 values[control_name(param, slot)] = url.widget(table[control_name(param, slot)])
     strategy, params = contender_from(values, slot)
@@ -102,6 +118,25 @@ def contender_editor(url: UrlState, table: ParamTable, slot: int, values: dict[s
         st.caption("Prior: each arm's value ~ N(μ, σ²) of the testbed (σ = 1 if σ is 0); "
                    "reward noise known.")
     return Contender(slot, strategy, params)
+
+
+def lineup_editor(url: UrlState, table: ParamTable, values: dict[str, Any], *, per_row: int) -> list[Contender]:
+    """Every slot as a compact card (its strategy and main parameter), ``per_row`` cards a row (2: a 2 x 2
+    grid beside the curves), then one expander with every slot's extra settings in the same columns; the
+    contenders chosen. ``table`` and ``values`` as in ``contender_editor``."""
+    cards = [column.container(border=True) for _ in range(0, SLOTS, per_row) for column in st.columns(per_row)]
+    more = st.expander(MORE)
+    with more:
+        sections = [column.container() for _ in range(0, SLOTS, per_row) for column in st.columns(per_row)]
+    lineup = []
+    for slot, (card, section) in enumerate(zip(cards, sections, strict=True), start=1):
+        with card:
+            contender = contender_editor(url, table, slot, values, section)
+        if contender is not None:
+            lineup.append(contender)
+    if not any(p in EXTRAS for c in lineup for p, _ in c.params):
+        more.caption("None of the strategies chosen has more settings.")
+    return lineup
 
 
 def _extra_summary(param: str, value: Any) -> str:
@@ -309,13 +344,19 @@ def curves_csv(results: list[TestbedResult]) -> bytes:
     return pd.DataFrame(data).to_csv(index=False).encode()
 
 
-def compare_view(lineup: list[Contender], choice: TestbedChoice) -> list[TestbedResult] | None:
-    results = _run_all([(c.label, c.strategy, c.params, choice) for c in lineup])
+def compare_view(lineup: list[Contender], choice: TestbedChoice, curves: Any) -> list[TestbedResult] | None:
+    """The averages: the reward and best-arm curves as two tabs in ``curves`` (the column beside the lineup,
+    created by the page), then regret and the scoreboard where the page is."""
+    with curves:
+        charts, note = st.container(), st.container()
+    with note:  # a preview's note (a polling fragment) goes under the curves, so they never move down
+        results = _run_all([(c.label, c.strategy, c.params, choice) for c in lineup])
     if results is None:
         return None
-    left, right = st.columns(2)
-    left.plotly_chart(reward_figure(results), key="bandits:reward")
-    right.plotly_chart(optimal_figure(results), key="bandits:optimal")
+    with charts:
+        reward_tab, optimal_tab = st.tabs(["📈 Average reward", "🎯 Best arm picked (%)"])
+        reward_tab.plotly_chart(reward_figure(results), key="bandits:reward")
+        optimal_tab.plotly_chart(optimal_figure(results), key="bandits:optimal")
     left, right = st.columns(2)
     left.plotly_chart(regret_figure(results), key="bandits:regret")
     with right:
@@ -410,6 +451,19 @@ def single_run_view(url: UrlState, lineup: list[Contender], choice: TestbedChoic
 
 
 # -- how each strategy decides ------------------------------------------------------------
+
+
+def intro() -> None:
+    with st.expander("📖 What is this about? Exploration, exploitation and the testbed"):
+        st.markdown(
+            "A row of slot machines (**arms**) stands in front of you. Each arm pays a noisy reward around its "
+            "own hidden average, its true value q*(a). With a limited number of pulls, how do you collect the "
+            "most? **Exploration** acquires knowledge: pull arms you know little about. **Exploitation** uses "
+            "that knowledge: pull the arm that looks best. Only exploiting can lock you onto a mediocre arm; "
+            "only exploring wastes pulls. Every strategy on this page balances the two differently; they race "
+            "on the *k-armed testbed* of Sutton & Barto (*Reinforcement Learning: An Introduction*, 2nd ed., "
+            "chapter 2), averaged over many independent bandit problems."
+        )
 
 
 def strategy_explainer() -> None:

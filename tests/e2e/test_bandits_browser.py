@@ -94,3 +94,36 @@ def test_single_run_animates_and_pauses(page, server_url, console_errors, screen
     assert_no_exception(page)
     full_screenshot(page, screenshot_dir / "bandits-single-run.png")
     assert not real_errors(console_errors), real_errors(console_errors)
+
+
+def _chart_titled(page, title: str):
+    return page.get_by_test_id("stPlotlyChart").filter(has=page.locator(".gtitle", has_text=title)).first
+
+
+def test_contenders_and_their_chart_share_one_screen(page, server_url, console_errors, screenshot_dir):
+    """Page rule: on first load at 1280 x 800 (sidebar open), without scrolling, the preset box, the first
+    strategy's choice and its slider, and the whole average-reward chart they change are inside the window,
+    below Streamlit's header."""
+    page.set_viewport_size({"width": 1280, "height": 800})
+    open_app(page, server_url, "bandits")
+    chart = _chart_titled(page, "Average reward at each step")
+    expect(chart).to_be_visible()
+    wait_idle(page)
+    page.wait_for_timeout(500)  # the chart settles into its column
+    top = page.get_by_test_id("stHeader").bounding_box()
+    top_edge = top["y"] + top["height"] if top else 0
+    boxes = {
+        "preset box": page.get_by_test_id("stSelectbox").filter(has_text="Start from a preset").first,
+        "strategy 1": page.get_by_test_id("stSelectbox").filter(has_text="Strategy 1").first,
+        "strategy 1's slider": page.get_by_test_id("stSlider").filter(has_text="ε (share of random pulls)").first,
+        "average-reward chart": chart,
+    }
+    for name, locator in boxes.items():
+        box = locator.bounding_box()
+        assert box is not None, name
+        assert box["y"] >= top_edge - 1 and box["y"] + box["height"] <= 800 + 1, (name, box, top_edge)
+    area = chart.locator(".nsewdrag").first.bounding_box()  # the plot area stays large enough to read
+    assert area["width"] >= 300 and area["height"] >= 200, area
+    page.screenshot(path=screenshot_dir / "bandits-1280x800-first-screen.png")
+    assert_no_exception(page)
+    assert not real_errors(console_errors), real_errors(console_errors)

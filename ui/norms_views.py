@@ -693,8 +693,16 @@ def _modes(run_id: int, step: int, batch: int, _model):
     return bn_modes(_model, batch, _split())
 
 
+@st.cache_resource(show_spinner=False)
+def _cnn_facts() -> dict:
+    """Fixed facts of the race's CNN (building one costs a few ms a rerun): BN's momentum and the
+    trainable numbers of each normalisation."""
+    return {"momentum": make_cnn("bn").norm1.momentum,
+            "trainable": {norm: trainable_norm_parameters(norm) for norm in ("lrn", "bn")}}
+
+
 def bn_modes_section(slots: Slots, p: Params) -> None:
-    momentum = make_cnn("bn").norm1.momentum
+    momentum = _cnn_facts()["momentum"]
     with slots.modes_controls:
         st.markdown(
             "In **training mode** BN normalises each mini-batch with that batch's own mean and variance, and "
@@ -730,8 +738,8 @@ def comparison() -> None:
     st.header("LRN vs BN at a glance")
     st.markdown(
         "| | LRN | BatchNorm |\n|---|---|---|\n"
-        f"| Trainable numbers in the race's CNN | {trainable_norm_parameters('lrn')} | "
-        f"{trainable_norm_parameters('bn')} (a γ and a β per channel) |\n"
+        f"| Trainable numbers in the race's CNN | {_cnn_facts()['trainable']['lrn']} | "
+        f"{_cnn_facts()['trainable']['bn']} (a γ and a β per channel) |\n"
         "| Normalises with | the squares of nearby channels (or pixels) of the same image | the mean and "
         "variance of the mini-batch |\n"
         "| Subtracts a mean | no: it only divides, so signs stay | yes |\n"

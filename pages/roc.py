@@ -10,29 +10,24 @@ from ui.url_state import UrlState
 
 run_inside_app()
 st.title("📈 ROC curves, AUC and precision-recall")
-st.markdown(
-    "A classifier gives every case a **score**; you choose a **threshold** and call every case at or above it "
-    "positive. Each threshold trades caught positives (**true positive rate**) against false alarms (**false "
-    "positive rate**). The **ROC curve** draws that trade-off for every threshold at once, and the **area under "
-    "it (AUC)** sums it up in one number. With rare events, the **precision-recall curve** tells the part of the "
-    "story the ROC curve hides."
-)
+st.markdown(views.INTRO)  # two lines: the controls and the charts they move fit the first screen
 
 url = UrlState("roc").resend_remounted()  # widgets that come back show the values the page uses
 url.upgrade_link(PARAMS)
 
-st.header("1 · Where the scores come from")
-source = url.widget(PARAMS["source"])
+# One screen at 1280 x 800: the source's controls, the threshold, then the three charts they move.
+source_col, beside = st.columns([5.3, 3.7], vertical_alignment="bottom")  # beside the source: its smaller controls
+with source_col:
+    source = url.widget(PARAMS["source"])
 if source == "synthetic":
-    scores = views.synthetic_source(url)
+    scores = views.synthetic_source(url, beside)
 elif source == "models":
-    scores = views.models_source(url)
+    scores = views.models_source(url, beside)
 else:
-    scores = views.upload_source(url)
+    scores = views.upload_source(url, beside)
 if scores is None:
     st.stop()
 
-st.header("2 · Pick a threshold")
 c_t, c_fp, c_fn = st.columns([4, 2, 2])
 with c_t:
     threshold = views.threshold_slider(url, scores)
@@ -44,17 +39,20 @@ with c_fn:
 point = scores.analysis.counts.confusion_at(threshold)
 costs = roc.cost_points(scores.analysis.counts, cost_fp, cost_fn, threshold, scores.range.grid())
 views.threshold_charts(url, scores, threshold, point, costs)
+views.reading_notes(scores)
+
+st.header("1 · The confusion matrix at this threshold")
 if point.tp + point.fp == 0:
     st.info("No case scores at or above this threshold, so nothing is called positive: precision is undefined "
             "(0 / 0) and the point sits at (0, 0) on the ROC curve.", icon="ℹ️")
 views.confusion_and_metrics(point, threshold, scores.range)
 
-st.header("3 · How sure are the areas? Bootstrap intervals")
+st.header("2 · How sure are the areas? Bootstrap intervals")
 with st.columns([2, 3])[0]:
     n_boot = url.widget(PARAMS["n_boot"])
 views.intervals_section(url, scores, n_boot)
 
-st.header("4 · What do mistakes cost?")
+st.header("3 · What do mistakes cost?")
 views.cost_section(scores, threshold, costs)
 
 views.algorithm_expander()

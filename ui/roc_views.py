@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from core import roc
 from core.plots import roc as plots
@@ -39,6 +40,18 @@ from ui.live import current_run, live_training_panel
 from ui.livechart import Chart, live_charts
 from ui.url_state import UrlState
 
+# The page's first two lines; the rest of the story (READING) comes under the charts, so that the
+# controls and the charts they move share the first screen at 1280 x 800.
+INTRO = (
+    "A classifier gives every case a **score**; every case at or above your **threshold** is called positive. "
+    "Move the threshold and watch what it catches and costs on the **ROC** and **precision-recall** curves."
+)
+READING = (
+    "**Reading the charts.** Each threshold trades caught positives (**true positive rate**) against false alarms "
+    "(**false positive rate**). The **ROC curve** draws that trade-off for every threshold at once, and the **area "
+    "under it (AUC)** sums it up in one number. With rare events, the **precision-recall curve** tells the part of "
+    "the story the ROC curve hides."
+)
 BOOT_BUDGET = 20_000_000  # resamples x cases drawn for one set of intervals
 WORKED = ([1, 1, 0, 1, 0, 1, 0, 0], [0.9, 0.8, 0.8, 0.6, 0.5, 0.5, 0.5, 0.2])
 
@@ -58,6 +71,8 @@ class Scores:
     threshold_param: Param | None = None  # URL-bound (its range narrowed to the scores); None: an upload's own
     population: dict | None = None  # synthetic only: the model's own curves
     population_auc: float | None = None
+    note: str = ""  # how the scores were made: a caption under the charts
+    warning: str = ""  # a caveat about them (too few positives): under the charts
 
 
 # -- cached work ------------------------------------------------------------------
@@ -108,25 +123,30 @@ def _row(url: UrlState, names: tuple[str, ...], widths: list[int] | int) -> dict
     return values
 
 
-def synthetic_source(url: UrlState) -> Scores:
-    values = _row(url, ("separation", "spread", "prevalence_percent", "n", "seed"), [2, 2, 2, 2, 1])
+def synthetic_source(url: UrlState, beside: DeltaGenerator) -> Scores:
+    """Sample size and seed ``beside`` the source radio; the three sliders that shape the scores in a row."""
+    with beside:
+        values = _row(url, ("n", "seed"), [2, 1])
+    values.update(_row(url, ("separation", "spread", "prevalence_percent"), [5, 5, 6]))
     config = synthetic_config(values)
     y, s, analysis = _synthetic(config)
-    st.caption(
+    note = (
         f"Negatives score N(0, 1); positives score N({config.separation:g}, {config.spread:g}²). "
         f"{config.n - config.n_pos:,} negatives and {config.n_pos:,} positives. For these two bell curves the ROC "
-        f"curve of an infinite sample is known exactly (dashed grey below) and its AUC is Φ(d / √(1 + spread²)) = "
+        f"curve of an infinite sample is known exactly (dashed grey above) and its AUC is Φ(d / √(1 + spread²)) = "
         f"**{population_auc(config):.3f}**."
     )
+    warning = ""
     if config.n_pos < 20:
-        st.info(f"Only {config.n_pos} positives: the curves are coarse steps and the confidence intervals wide. "
-                "Rare events need many cases before the curves settle.", icon="🔎")
+        warning = (f"Only {config.n_pos} positives: the curves are coarse steps and the confidence intervals wide. "
+                   "Rare events need many cases before the curves settle.")
     span = roc.threshold_range(float(s.min()), float(s.max()), step=SYNTHETIC_STEP)
     table = PARAMS["threshold"]  # its bounds narrowed to the scores drawn
     param = dataclasses.replace(table, lo=span.lo, hi=span.hi, step=span.step, default=span.snap(table.default),
                                 format=span.format)
     return Scores(("syn", config), "synthetic scores", y, s, analysis, span, param.default, url.param_key(param),
-                  param, population=population_curves(config), population_auc=population_auc(config))
+                  param, population=population_curves(config), population_auc=population_auc(config), note=note,
+                  warning=warning)
 
 
 def _models_view(fixed: dict, y_test: np.ndarray, config: MlpConfig):
@@ -151,8 +171,11 @@ def _models_view(fixed: dict, y_test: np.ndarray, config: MlpConfig):
     return render
 
 
-def models_source(url: UrlState) -> Scores:
-    values = _row(url, ("data_prevalence_percent", "n_samples", "class_sep", "data_seed"), 4)
+def models_source(url: UrlState, beside: DeltaGenerator) -> Scores:
+    """The data's size and seed ``beside`` the source radio, its prevalence and separation in a row."""
+    with beside:
+        values = _row(url, ("n_samples", "data_seed"), [2, 1])
+    values.update(_row(url, ("data_prevalence_percent", "class_sep"), 2))
     data = dataset_config(values)
     fixed = _sklearn(data)
     y_test = next(iter(fixed.values()))[0]
@@ -176,13 +199,13 @@ def models_source(url: UrlState) -> Scores:
                   param)
 
 
-def upload_source(url: UrlState) -> Scores | None:
+def upload_source(url: UrlState, beside: DeltaGenerator) -> Scores | None:
+    """The example file ``beside`` the source radio, the uploader under it."""
+    beside.download_button("⬇️ Example CSV", roc.example_csv(), "example_scores.csv", "text/csv",
+                           help="200 rows in the expected format, to try the upload or to edit.")
     st.markdown("Upload a CSV with a header row, a **label** column (0 or 1) and a **score** column (any numbers; "
                 f"higher means more likely positive). Up to {roc.MAX_ROWS:,} rows.")
-    up_col, ex_col = st.columns([3, 1])
-    file = up_col.file_uploader("CSV of labels and scores", type=["csv", "txt"], key="roc:upload")
-    ex_col.download_button("⬇️ Example CSV", roc.example_csv(), "example_scores.csv", "text/csv",
-                           help="200 rows in the expected format, to try the upload or to edit.")
+    file = st.file_uploader("CSV of labels and scores", type=["csv", "txt"], key="roc:upload")
     if file is None:
         st.info("No file yet: download the example, or export `label,score` rows from your own classifier.", icon="📄")
         return None
@@ -240,7 +263,7 @@ def metrics_grid(c: roc.Confusion) -> None:
 
 # -- the threshold and its charts, intervals, costs, the algorithm ----------------------
 
-CHART_HEIGHT = 340  # the three charts beside the threshold slider: one row on a 1280 x 800 screen
+CHART_HEIGHT = 320  # the three charts under the threshold slider: on the first screen at 1280 x 800
 
 
 def _swatch(colour: str, mark: str) -> str:
@@ -282,6 +305,15 @@ def threshold_charts(url: UrlState, scores: Scores, threshold: float, point: roc
         point=pr_point, cost_point=costs.pr_point,
         population=None if pop is None else plots.Curve("infinite sample", pop["recall"], pop["precision"]),
         title=f"Precision-recall (AP {a.ap:.3f})", height=CHART_HEIGHT, legend=False), key="roc:fig:pr")
+
+
+def reading_notes(scores: Scores) -> None:
+    """Under the charts: how to read them, then how these scores were made (and any caveat)."""
+    st.markdown(READING)
+    if scores.note:
+        st.caption(scores.note)
+    if scores.warning:
+        st.info(scores.warning, icon="🔎")
 
 
 def confusion_and_metrics(point: roc.Confusion, threshold: float, span: roc.ThresholdRange) -> None:

@@ -118,25 +118,33 @@ def slider_labelled(page, label: str):
 
 
 def test_threshold_and_the_charts_it_moves_share_one_screen(page, server_url, console_errors, screenshot_dir):
-    """At 1280 x 800 the threshold slider, the histogram, the ROC and the PR curves are all
-    visible at once (below Streamlit's header), and the confusion matrix is large."""
+    """On first load at 1280 x 800 (sidebar open), without scrolling: the source's main sliders
+    (separation, prevalence), the threshold slider and the histogram, ROC and PR curves they move
+    are all inside the window, below Streamlit's header, and the charts are big enough to read.
+    The confusion matrix further down stays large."""
     page.set_viewport_size({"width": 1280, "height": 800})
     open_app(page, server_url, "roc")
     expect(chart_titled(page, "Precision-recall")).to_be_visible()
+    expect(page.get_by_test_id("stSidebar")).to_be_in_viewport()
     wait_idle(page)
-    heading = page.get_by_test_id("stHeading").filter(has_text="Pick a threshold").first
-    heading.evaluate("e => e.scrollIntoView({block: 'start'})")
     page.wait_for_timeout(500)
+    scrolled = page.evaluate("() => [...document.querySelectorAll('*')].map(e => e.scrollTop)"
+                             ".concat([window.scrollY]).filter(v => v > 0)")
+    assert scrolled == [], scrolled  # the first screen, as the page opens
     top = page.get_by_test_id("stHeader").bounding_box()
     top_edge = top["y"] + top["height"] if top else 0
+    charts = {name: chart_titled(page, title) for name, title in (
+        ("histogram", "Scores by class"), ("ROC", "ROC: every threshold"), ("PR", "Precision-recall"))}
     boxes = {name: loc.bounding_box() for name, loc in (
-        ("threshold slider", slider_labelled(page, "Threshold")),
-        ("histogram", chart_titled(page, "Scores by class")),
-        ("ROC", chart_titled(page, "ROC: every threshold")),
-        ("PR", chart_titled(page, "Precision-recall")))}
+        ("separation slider", slider_labelled(page, "Separation of the classes")),
+        ("prevalence slider", slider_labelled(page, "Prevalence")),
+        ("threshold slider", slider_labelled(page, "Threshold")), *charts.items())}
     for name, box in boxes.items():
         assert box is not None, name
         assert box["y"] >= top_edge - 1 and box["y"] + box["height"] <= 800 + 1, (name, box, top_edge)
+    for name, chart in charts.items():  # readable: a plot area, not a thumbnail
+        area = chart.locator(".nsewdrag").first.bounding_box()
+        assert area["width"] >= 150 and area["height"] >= 150, (name, area)
     page.screenshot(path=screenshot_dir / "roc-1280x800-threshold.png")
     confusion = chart_titled(page, "Confusion matrix")
     confusion.scroll_into_view_if_needed()

@@ -9,26 +9,27 @@ from ui.shell import run_inside_app
 
 run_inside_app()
 st.title("🎨 GAN training live")
-st.markdown(
-    "A **generator** G turns random noise z into points G(z) in the plane. A **discriminator** D "
-    "sees real points from the target and points from G, and learns to tell them apart. G never "
-    "sees the real data: it only learns from D's verdict, moving its points where D finds them more "
-    "real. They take turns, and when the game goes well G's points end up spread like the real ones. "
-    "Press **Start** and watch; then pick a failure preset and see how the game can go wrong."
+st.caption(
+    "A **generator** G turns random noise into points in the plane; a **discriminator** D learns to tell them "
+    "from real ones, and G learns only from D's verdict. Press **Start** and watch, then pick a failure preset "
+    "and see how the game can go wrong."
 )
 
-config = gan_views.controls()
-gan_views.coverage_note(config.target)
-views = gan_views.view_toggles()
+settings_column, live_column = gan_views.layout()
+with settings_column:
+    settings = gan_views.controls()
+    views = gan_views.view_toggles()
+    gan_views.coverage_note(settings.config.target)
 
-snap = live_training_panel(
-    gan_views.RUN_KEY,
-    build=lambda: GANTrainer(config),
-    signature=config,
-    render=gan_views.make_render(views),
-    max_steps_per_update=500,
-    default_steps_per_update=50,
-    step_unit="generator steps",
-)
+with live_column:
+    snap = live_training_panel(
+        gan_views.RUN_KEY,
+        build=lambda: GANTrainer(settings.config),
+        signature=settings.config,
+        render=gan_views.make_render(views, settings.preset),
+        max_steps_per_update=500,
+        default_steps_per_update=50,
+        step_unit="generator steps",
+    )
 
-gan_views.explanations(config)
+gan_views.explanations(settings.config)

@@ -29,6 +29,11 @@ def _start(at, ticks):
     return press(at, "Start", ticks)
 
 
+def _views(at) -> list[str]:
+    """The charts shown, in page order: the plane (its own live view, beside the settings), then the rest."""
+    return list(live_figures(at, "gan:plane")) + list(live_figures(at, "gan:charts"))
+
+
 def test_page_opens_with_the_default_preset_and_all_views():
     at = open_page(PAGE)
     assert not problems(at)
@@ -36,8 +41,12 @@ def test_page_opens_with_the_default_preset_and_all_views():
     assert at.selectbox(key=_key("preset")).value == "default"
     assert at.selectbox(key=_key("target")).value == "ring8"
     assert _metric(at, "Modes covered") == "0 of 8"
-    assert list(live_figures(at, "gan:charts")) == ALL_VIEWS
+    assert _views(at) == ALL_VIEWS
     assert _step(at) == 0
+    # the plane is the main view: drawn taller than any other chart (the browser test checks the screen)
+    figures = {**live_figures(at, "gan:plane"), **live_figures(at, "gan:charts")}
+    heights = {name: fig["layout"].get("height", 0) for name, fig in figures.items()}
+    assert max(heights, key=heights.get) == "plane" and list(heights.values()).count(heights["plane"]) == 1, heights
 
 
 def test_training_runs_changes_the_numbers_and_pauses():
@@ -49,9 +58,9 @@ def test_training_runs_changes_the_numbers_and_pauses():
     assert _metric(at, "JS divergence (bits)") != before
     assert _metric(at, "D loss") != "—"
     # the step drawn is the step of the data drawn: the plane's title and the status line agree
-    view = live_view(at, "gan:charts")
-    assert view["step"] == _step(at)
-    assert f"after {view['step']:,} generator steps" in title(live_figures(at, "gan:charts")["plane"])
+    view = live_view(at, "gan:plane")
+    assert view["step"] == _step(at) == live_view(at, "gan:charts")["step"]
+    assert f"after {view['step']:,} generator steps" in title(live_figures(at, "gan:plane")["plane"])
     press(at, "Pause")
     paused = _step(at)
     at.run()
@@ -174,7 +183,7 @@ def test_a_target_without_modes_shows_no_count():
     at = open_page(PAGE, {"target": "moons"})
     assert not problems(at)
     assert _metric(at, "Modes covered") == "—"
-    assert list(live_figures(at, "gan:charts")) == ["plane", "manifold", "loss", "divergence", "gradient"]
+    assert _views(at) == ["plane", "manifold", "loss", "divergence", "gradient"]
 
 
 def test_a_diverging_run_stops_with_a_message_and_keeps_its_charts():
@@ -185,7 +194,7 @@ def test_a_diverging_run_stops_with_a_message_and_keeps_its_charts():
     assert not at.exception
     assert any("diverged" in e.value for e in at.error)
     assert "stopped" in status(at)
-    assert list(live_figures(at, "gan:charts")) == ALL_VIEWS
+    assert _views(at) == ALL_VIEWS
 
 
 def test_fuzzing_the_widgets_never_breaks_the_page():

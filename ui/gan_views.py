@@ -1,12 +1,14 @@
 """Streamlit helpers private to the GAN page: the controls, the live views, the lessons.
 
-The page file stays thin: it calls ``controls()`` for a ``GANConfig``, hands
-``render`` to the live-training panel and shows ``explanations()``.
+The page file stays thin: ``layout()`` gives it a narrow settings column and a
+wide column for the live view; it calls ``controls()`` in the first (for a
+``GANConfig`` and the chosen preset), hands ``make_render(...)`` to the
+live-training panel in the second and shows ``explanations()`` below both.
 """
 
 from __future__ import annotations
 
-from dataclasses import fields
+from dataclasses import dataclass, fields
 
 import numpy as np
 import streamlit as st
@@ -47,8 +49,28 @@ def _apply_preset() -> None:
     url.apply(PARAMS, {**preset_values(name), **keep})
 
 
-def controls() -> GANConfig:
-    """Every control of the page, bound to the URL; returns the run's config."""
+def layout():
+    """The page's two places side by side: the settings (narrow) and the live view (wide).
+
+    At 1280 x 800 the Start button, the main settings and the whole plane share the
+    first screen (the page rules). The live panel is a fragment, which can only draw
+    into its own container, so all of it (buttons, status line, every chart) goes in
+    the wide column. On a phone the columns stack: settings, then the live view.
+    """
+    # 3 : 1 leaves the live column about 600 px at 1280 x 800: enough for "▶ Resume" in its button.
+    return st.columns([1, 3], gap="small")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What the controls ask for: the run's config and the preset it started from."""
+
+    config: GANConfig
+    preset: str
+
+
+def controls() -> Settings:
+    """Every control of the page, bound to the URL, one under the other (for a narrow column)."""
     url.upgrade_link(PARAMS)  # links from before the parameter table used short codes (glr, nz, sn...)
     url.start_from_preset(PARAMS, PARAMS["preset"], preset_values)  # ?preset=collapse&noise_dim=4
     values: dict = {}
@@ -56,44 +78,27 @@ def controls() -> GANConfig:
     def draw(name: str, **overrides) -> None:
         values[name] = url.widget(PARAMS[name], **overrides)
 
-    c_preset, c_target, c_loss = st.columns([2, 1, 1])
-    with c_preset:
-        draw("preset", on_change=_apply_preset)
-    with c_target:
-        draw("target")
-    with c_loss:
-        draw("loss")
+    draw("preset", on_change=_apply_preset)
+    for name in ("target", "loss", "g_lr", "d_lr", "d_steps", "seed"):
+        draw(name)
     preset = PRESETS[values["preset"]]
-    st.info(f"**{preset.label}.** {preset.lesson}", icon="👀")
-
-    for column, name in zip(st.columns(4), ("g_lr", "d_lr", "d_steps", "seed"), strict=True):
-        with column:
-            draw(name)
 
     with st.expander("Networks, noise, batch and stabilising tricks", expanded=False):
-        groups = (
-            ("Generator", ("g_optimizer", "g_depth", "g_width")),
-            ("Discriminator", ("d_optimizer", "d_depth", "d_width")),
-            ("Noise and data", ("noise_dim", "noise", "batch_size")),
-            ("Optimiser and activation", ("beta1", "beta2", "lr_schedule", "activation")),
-        )
-        for column, (title, names) in zip(st.columns(4), groups, strict=True):
-            with column:
-                st.markdown(f"**{title}**")
-                for name in names:
-                    draw(name)
         smoothable = values["loss"] in SMOOTHABLE
-        t1, t2, t3, t4, t5 = st.columns(5)
-        with t1:
-            draw("label_smoothing", disabled=not smoothable)
-        with t2:
-            draw("instance_noise")
-        with t3:
-            draw("gp_weight", disabled=values["loss"] != "wgan-gp")
-        with t4:
-            draw("spectral_norm")
-        with t5:
-            draw("max_steps")
+        groups = (
+            ("Generator", ("g_optimizer", "g_depth", "g_width"), {}),
+            ("Discriminator", ("d_optimizer", "d_depth", "d_width"), {}),
+            ("Noise and data", ("noise_dim", "noise", "batch_size"), {}),
+            ("Optimiser and activation", ("beta1", "beta2", "lr_schedule", "activation"), {}),
+            ("Stabilising tricks and run length",
+             ("label_smoothing", "instance_noise", "gp_weight", "spectral_norm", "max_steps"),
+             {"label_smoothing": {"disabled": not smoothable},
+              "gp_weight": {"disabled": values["loss"] != "wgan-gp"}}),
+        )
+        for title, names, overrides in groups:
+            st.markdown(f"**{title}**")
+            for name in names:
+                draw(name, **overrides.get(name, {}))
         if not smoothable and values["label_smoothing"]:
             st.caption("Label smoothing is off: the Wasserstein and hinge critics have no 'real' label to smooth.")
 
@@ -107,15 +112,15 @@ def controls() -> GANConfig:
                if f.name not in PRESET_KEEPS and getattr(config, f.name) != getattr(expected, f.name)]
     if changed:
         st.caption(f"Changed from the preset: {', '.join(PARAMS[name].label for name in changed)}.")
-    return config
+    return Settings(config, values["preset"])
 
 
 def view_toggles() -> dict[str, bool]:
-    cols = st.columns(5)
+    """What the plane draws (not part of the link: a way of looking, not a setting of the run)."""
+    st.markdown("**Show on the plane**")
     labels = {"heatmap": "D heatmap", "real": "real samples", "fake": "generated samples",
               "arrows": "G's gradient arrows", "modes": "mode markers"}
-    return {name: col.checkbox(label, True, key=f"gan:view:{name}")
-            for col, (name, label) in zip(cols, labels.items(), strict=True)}
+    return {name: st.checkbox(label, True, key=f"gan:view:{name}") for name, label in labels.items()}
 
 
 def _fmt(value: float | None, digits: int = 3) -> str:
@@ -129,37 +134,45 @@ def _fmt(value: float | None, digits: int = 3) -> str:
     return f"{value:.{digits}g}"
 
 
-def make_render(views: dict[str, bool]):
-    """The ``render(snapshot)`` the live panel calls on every tick."""
+PLANE_HEIGHT = 450  # px: the whole plane fits beside the settings at 1280 x 800, under the Start button
+SIDE_HEIGHT = 380  # px: the manifold, square too, stays smaller than the plane
+
+
+def make_render(views: dict[str, bool], preset: str):
+    """The ``render(snapshot)`` the live panel calls on every tick: the plane first (the main
+    view), its numbers and the preset's lesson under it, then the other charts."""
+    lesson = PRESETS[preset]
 
     def render(snap: GANSnapshot) -> None:
         m = snap.metrics
-        cols = st.columns(6)
+        run = current_run(RUN_KEY)
+        live_charts("gan:plane", [Chart("plane", plane_figure(snap, height=PLANE_HEIGHT, **views))],
+                    columns=1, step=snap.step)
+        row1, row2 = st.columns(3), st.columns(3)
         if snap.n_modes:
-            cols[0].metric("Modes covered", f"{int(m['coverage'])} of {snap.n_modes}",
+            row1[0].metric("Modes covered", f"{int(m['coverage'])} of {snap.n_modes}",
                            help="A mode counts when it receives at least 40 % of its fair share of 2,000 "
                                 "generated samples (5 % for 8 modes) within 3 standard deviations of its centre.")
         else:
-            cols[0].metric("Modes covered", "—", help="This target is not a mixture of separate modes.")
-        cols[1].metric("JS divergence (bits)", _fmt(m["js_bits"]),
+            row1[0].metric("Modes covered", "—", help="This target is not a mixture of separate modes.")
+        row1[1].metric("JS divergence (bits)", _fmt(m["js_bits"]),
                        help="Between the real and generated histograms: 0 = identical, 1 = no overlap at all.")
-        cols[2].metric("KL(real ‖ generated) (bits)", _fmt(m["kl_bits"]),
-                       help="Large when G misses places where the real data lives.")
-        cols[3].metric("D loss", _fmt(m.get("d_loss")))
-        cols[4].metric("G loss", _fmt(m.get("g_loss")))
-        cols[5].metric("Mean |∂L_G/∂x|", _fmt(m.get("grad_norm")),
+        row1[2].metric("KL divergence (bits)", _fmt(m["kl_bits"]),
+                       help="KL(real ‖ generated): large when G misses places where the real data lives.")
+        row2[0].metric("D loss", _fmt(m.get("d_loss")))
+        row2[1].metric("G loss", _fmt(m.get("g_loss")))
+        row2[2].metric("Mean |∂L_G/∂x|", _fmt(m.get("grad_norm")),
                        help="How strongly the generator's loss pulls its samples: near 0, G stops learning.")
-        run = current_run(RUN_KEY)
+        st.info(f"**{lesson.label}.** {lesson.lesson}", icon="👀")
         charts = [
-            Chart("plane", plane_figure(snap, height=600, **views), span=2),
-            Chart("manifold", manifold_figure(snap, height=600)),
+            Chart("manifold", manifold_figure(snap, height=SIDE_HEIGHT)),
             Chart("loss", loss_figure(snap), history=True),
             Chart("divergence", divergence_figure(snap, perfect_divergences(snap.target)), history=True),
         ]
         if snap.n_modes:
             charts += [Chart("coverage", coverage_figure(snap), history=True), Chart("shares", shares_figure(snap))]
-        charts.append(Chart("gradient", gradient_figure(snap), span=2 if snap.n_modes else 1, history=True))
-        live_charts("gan:charts", charts, columns=3, step=snap.step, markers=run.changes if run else ())
+        charts.append(Chart("gradient", gradient_figure(snap), history=True))
+        live_charts("gan:charts", charts, columns=2, step=snap.step, markers=run.changes if run else ())
         st.download_button("⬇️ Download the samples shown (CSV)", _samples_csv(snap),
                            file_name=f"gan-samples-step-{snap.step}.csv", mime="text/csv", key="gan:download")
 
@@ -215,7 +228,13 @@ def explanations(config: GANConfig) -> None:
                 f"plane units here ({2 * radius:.2g} across), so a cloud that merely hovers near a mode does "
                 "not cover it yet.")
     st.markdown(
-        "- **Left, the plane.** Green dots are real samples, purple dots generated ones. The background is "
+        "**The game.** A generator G turns random noise z into points G(z) in the plane. A discriminator D "
+        "sees real points from the target and points from G, and learns to tell them apart. G never sees "
+        "the real data: it only learns from D's verdict, moving its points where D finds them more real. "
+        "They take turns, and when the game goes well G's points end up spread like the real ones."
+    )
+    st.markdown(
+        "- **The plane** (beside the settings). Green dots are real samples, purple dots generated ones. The background is "
         "D's opinion: green where D says *real*, purple where it says *generated* (for the Wasserstein and "
         "hinge losses, the critic's score, higher = more real). Orange arrows start at generated points and "
         "point along −∂L_G/∂x: the direction in which moving that point would lower the generator's loss, "
@@ -223,11 +242,11 @@ def explanations(config: GANConfig) -> None:
         "every point moves with them); lengths are relative, the legend gives the longest. "
         + (f"Circles mark the modes of the mixture, red when missed. The circles are drawn large so you can "
            f"find them: {zone}" if zone else "") + "\n"
-        "- **Right, the manifold.** A square grid of noise vectors z, pushed through G. Where the grid "
+        "- **The manifold** (under the plane's numbers). A square grid of noise vectors z, pushed through G. Where the grid "
         "stretches thin, G spreads few samples; where it bunches up, many. G is a continuous map, so to "
         "hit eight separate modes it must stretch the grid into thin bridges between them. (With more than "
         "two noise dimensions, the grid varies the first two and holds the others at 0.)\n"
-        "- **Below.** Both losses per generator step; the number of modes covered and the KL and JS "
+        "- **Under the manifold.** Both losses per generator step; the number of modes covered and the KL and JS "
         "divergence between the real and generated histograms over time (the dotted lines are what a "
         "perfect generator scores with the same 2,000 samples); and how hard D pulls G's samples."
     )

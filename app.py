@@ -50,14 +50,15 @@ draw_device = render_sidebar(sections)
 st.html("<style>[data-testid='stMainBlockContainer']{padding-top:3rem}</style>")
 # On a fresh server the first visitors wait while torch and the page's modules load: show the page's
 # title and say so at once, instead of a blank page (removed when the page has drawn).
-loading = None
+# The placeholder is there on every run, drawn or not: a page's elements keep their place in the
+# page from the first run to the next, so the browser does not rebuild them (which dropped the
+# keyboard focus of the slider a learner was moving on a fresh server's first visit).
+loading = st.empty()
 if not warm.ready():
-    loading = st.empty()
     loading.markdown(f"# {current.icon} {current.title}\n\n⏳ *Loading the models and charts: the first visit "
                      "after the server starts takes a few seconds.*")
 try:
     current.run()
 finally:
-    if loading is not None:
-        loading.empty()
+    loading.empty()
     draw_device()

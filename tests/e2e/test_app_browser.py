@@ -128,3 +128,27 @@ def test_a_shared_link_to_a_page_works_on_a_fresh_server(page, console_errors):
         assert not real_errors(console_errors), real_errors(console_errors)
     finally:
         stop_server(proc)
+
+
+def test_a_slider_keeps_the_keyboard_on_a_fresh_server(page, console_errors):
+    """The first visit of a fresh server drew a loading note that later runs did not: every element
+    after it moved up one place at the first rerun, the browser rebuilt them, and the slider a learner
+    was moving with the arrow keys lost the focus (ten presses moved the ROC threshold once)."""
+    proc, url, _ = start_server()
+    try:
+        page.goto(f"{url}/roc")
+        expect(page.get_by_test_id("stPlotlyChart").nth(2)).to_be_visible(timeout=60_000)
+        wait_idle(page)
+        slider = page.get_by_role("slider", name=re.compile("Threshold"))
+        start = float(slider.get_attribute("aria-valuetext"))
+        slider.focus()
+        page.keyboard.press("ArrowRight")
+        expect(page).to_have_url(re.compile(r"threshold="), timeout=30_000)  # the rerun has come back
+        wait_idle(page)
+        assert slider.evaluate("e => e === document.activeElement"), "the slider lost the keyboard focus"
+        for _ in range(3):
+            page.keyboard.press("ArrowRight")
+        expect(slider).to_have_attribute("aria-valuetext", f"{start + 0.2:.2f}")
+        assert_no_exception(page)
+    finally:
+        stop_server(proc)

@@ -26,6 +26,7 @@ elif source == "models":
 else:
     scores = views.upload_source(url, beside)
 if scores is None:
+    url.run_complete()
     st.stop()
 
 c_t, c_fp, c_fn = st.columns([4, 2, 2])
@@ -56,3 +57,4 @@ st.header("3 · What do mistakes cost?")
 views.cost_section(scores, threshold, costs)
 
 views.algorithm_expander()
+url.run_complete()  # the widgets drawn in this run are on screen (see UrlState.resend_remounted)

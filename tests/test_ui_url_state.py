@@ -121,6 +121,8 @@ def _stop_script():
     if st.session_state.get("opt_in"):
         url.resend_remounted()
     if not st.checkbox("show", value=True, key="show"):
+        if st.session_state.get("opt_in"):
+            url.run_complete()
         st.stop()  # Streamlit keeps the state of the widgets below, but the browser forgets them
     sep = url.slider("Separation", "sep", 0.0, 4.0, 1.5, step=0.1)
     own = "demo:own"
@@ -128,6 +130,8 @@ def _stop_script():
         url.resend_if_remounted(own)
     picked = st.select_slider("Own widget", [1, 2, 3], key=own)
     st.write(f"sep={sep!r},own={picked!r}")
+    if st.session_state.get("opt_in"):
+        url.run_complete()
 
 
 def _round_trip(opt_in: bool):
@@ -165,3 +169,28 @@ def test_without_the_option_the_browser_would_show_the_defaults():
     slider, own = back
     assert not slider.set_value and list(slider.default) == [0.0]  # the page uses 3.2
     assert not own.set_value and list(own.default) == [0]  # the page uses 3
+
+
+def _interrupted_script():
+    import streamlit as st
+
+    from ui.url_state import UrlState
+
+    url = UrlState("demo").resend_remounted()
+    if st.session_state.pop("interrupt", False):
+        st.rerun()  # the run ends here, as when the next arrow-key press on the slider interrupts it
+    sep = url.slider("Separation", "sep", 0.0, 4.0, 1.5, step=0.1)
+    st.write(f"sep={sep!r}")
+    url.run_complete()
+
+
+def test_a_run_cut_short_does_not_pull_a_slider_back():
+    """A run interrupted before it reached a slider made the next run re-send the slider's value:
+    on a busy server, ten quick arrow-key presses moved the ROC threshold 2 to 9 steps instead of 10."""
+    at = AppTest.from_function(_interrupted_script, default_timeout=30)
+    at.run()
+    at.slider(key="demo:sep").set_value(3.2).run()
+    at.session_state["interrupt"] = True
+    at.slider(key="demo:sep").set_value(3.3).run()
+    assert any(m.value == "sep=3.3" for m in at.markdown)
+    assert not at.slider(key="demo:sep").proto.set_value  # the browser's slider is left where the learner put it

@@ -291,14 +291,23 @@ class UrlState:
         every full run of the page, before any widget; from then on this
         object's widgets, and the page's own widgets whose keys go through
         ``resend_if_remounted``, come back showing the value the page uses.
-        Only widgets missing from the run before are re-sent: re-sending every
-        run could pull a slider back under a learner's hand.
+        Only widgets missing from the last run that reached its end (``run_complete``)
+        are re-sent: re-sending every run could pull a slider back under a learner's hand.
         """
         counter = f"_url_run:{self.page}"
         self._run = st.session_state.get(counter, 0) + 1
         st.session_state[counter] = self._run
         st.session_state.setdefault(f"_url_seen:{self.page}", {})
         return self
+
+    def run_complete(self) -> None:
+        """Call at the end of every full run of a page that called ``resend_remounted`` (and just before
+        its ``st.stop()``): the widgets this run drew are the ones the browser now shows.
+
+        A run cut short (the next keypress on a slider interrupts it) proves nothing about the widgets
+        it did not reach: they are still on screen, and re-sending one would pull it back under the
+        learner's hand (ten arrow-key presses on a busy server ended at 1.10 or 1.45 instead of 1.50)."""
+        st.session_state[f"_url_done:{self.page}"] = self._run
 
     def resend_if_remounted(self, key: str) -> None:
         """Before drawing the widget with session key ``key``: if the run before did not draw it,
@@ -307,6 +316,7 @@ class UrlState:
         if self._run is None:
             raise RuntimeError("call resend_remounted() once at the top of the run first")
         seen = st.session_state.setdefault(f"_url_seen:{self.page}", {})
-        if key in st.session_state and seen.get(key) != self._run - 1:
+        done = st.session_state.get(f"_url_done:{self.page}", 0)  # the last run that reached its end
+        if key in st.session_state and seen.get(key, 0) < done:  # that run did not draw it: the browser forgot it
             st.session_state[key] = st.session_state[key]
         seen[key] = self._run

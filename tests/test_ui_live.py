@@ -213,7 +213,7 @@ def test_a_crowd_of_trainers_shares_the_server_redraw_rate_and_views_retune_rare
     for rid in range(6):
         live._active[rid] = now
     crowded = live.tick_interval(run, 1 / 6)
-    assert crowded == pytest.approx(6 / live.SERVER_TICKS_PER_SECOND)  # 6 views share 12 redraws a second
+    assert crowded == pytest.approx(6 / live.SERVER_TICKS_PER_SECOND)  # 6 views share the server's redraws per second
     # a view told 1/6 s before the crowd came asks for a new interval, but not twice within RETUNE_AFTER
     run.interval, run.retuned_at = alone, now - 60
     assert live.needs_retune(run, 1 / 6, now=now)

@@ -41,7 +41,9 @@ MIN_TICK_SECONDS = 0.02  # the least a tick trains when the server is crowded
 STEP_SECONDS = 0.3  # training time the Step button may use
 ACTIVE_WINDOW = 2.0  # a trainer that ticked this recently counts as active
 MAX_INTERVAL = 2.0  # the slowest tick rate a crowded server falls back to (seconds between ticks)
-SERVER_TICKS_PER_SECOND = 12.0  # live-view redraws per second the whole server aims at, shared by the trainers
+SERVER_TICKS_PER_SECOND = 6.0  # live-view redraws per second the whole server aims at, shared by the trainers
+# (12 left too little of the one interpreter lock to the students moving sliders: with 5 of 30 training,
+# slider reruns p50 0.45-0.93 s at 12 vs 0.11-0.36 s at 6, trainers still at 1.2-1.5 updates/s; benchmarks/classroom.py)
 RETUNE_AFTER = 5.0  # seconds: the least time between two changes of one view's tick rate
 
 _run_ids = itertools.count(1)
@@ -110,8 +112,10 @@ def tick_budget(now: float | None = None) -> float:
 
 def crowd_interval(now: float | None = None) -> float:
     """The least interval between ticks when ``n`` views train: the server redraws at most
-    ``SERVER_TICKS_PER_SECOND`` views a second in all (each redraw builds every chart of a view)."""
-    return active_trainers(now) / SERVER_TICKS_PER_SECOND
+    ``SERVER_TICKS_PER_SECOND`` views a second in all (each redraw builds every chart of a view).
+    Alone on the server, a view keeps its page's own rate."""
+    n = active_trainers(now)
+    return n / SERVER_TICKS_PER_SECOND if n > 1 else 0.0
 
 
 def tick_interval(run: LiveRun, base: float) -> float:

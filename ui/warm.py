@@ -8,6 +8,13 @@ after the home page on a crowded server, 0.5 s once imported). The imports
 run in one background thread as soon as the first visitor arrives; a session
 that needs a module sooner simply waits for it (Python's import lock).
 pandas is imported by app.py before any session runs (see the note there).
+
+Then the server visits its own pages once (``visit_pages``): one session over
+its own websocket opens every page, so the shared caches (data sets, the
+teacher, the bandit testbed's default answers, the first call of each torch
+layer) are filled before the class arrives rather than by the first student on
+each page. Measured with the classroom load test (30 students, 5 training, all
+pages, a fresh server): see the README's "Serving a class".
 """
 
 from __future__ import annotations
@@ -20,7 +27,9 @@ from pathlib import Path
 
 _log = logging.getLogger(__name__)
 HEAVY = ("torch", "sklearn.metrics", "scipy.stats")
-state: dict[str, float | str | None] = {"started": None, "finished": None, "error": None}
+VISIT_TIMEOUT = 60.0  # seconds one page of the self-visit may take before the visit gives up
+state: dict[str, float | str | None] = {"started": None, "finished": None, "error": None,
+                                        "visited": None, "visit_error": None}
 
 
 def page_modules() -> list[str]:
@@ -49,6 +58,72 @@ def _import_all() -> None:
         state["error"] = f"{type(exc).__name__}: {exc}"
         _log.warning("background import stopped: %s", state["error"])
     state["finished"] = time.monotonic()
+    if _in_a_server():
+        try:
+            state["visited"] = visit_pages()
+        except Exception as exc:  # noqa: BLE001 - a warm-up that fails leaves the pages as they were
+            state["visit_error"] = f"{type(exc).__name__}: {exc}"
+            _log.warning("self-visit stopped: %s", state["visit_error"])
+
+
+def _in_a_server() -> bool:
+    """True inside ``streamlit run`` (not under AppTest, whose runtime is a mock)."""
+    from streamlit.runtime import Runtime
+
+    return type(Runtime._instance) is Runtime
+
+
+def visit_links() -> list[str]:
+    """Every page once, and the entropy page's lab tab (only the open tab of that page runs)."""
+    from ui.registry import all_pages
+
+    return [p.url_path for p in all_pages()] + ["entropy?epochs=30"]
+
+
+def visit_pages(port: int | None = None, links: list[str] | None = None) -> int:
+    """Open every page once in one session over the server's own websocket; return how many finished."""
+    import asyncio
+
+    import streamlit as st
+
+    port = port or int(st.get_option("server.port"))
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    url = f"ws://127.0.0.1:{port}/{base + '/' if base else ''}_stcore/stream"
+    return asyncio.run(_visit(url, links or visit_links()))
+
+
+async def _visit(url: str, links: list[str]) -> int:
+    import asyncio
+
+    import websockets  # a dependency of streamlit itself
+    from streamlit.proto.BackMsg_pb2 import BackMsg
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    ws = await websockets.connect(url, subprotocols=["streamlit"], max_size=None, open_timeout=VISIT_TIMEOUT,
+                                  ping_interval=None)
+    finished = 0
+    try:
+        for link in links:
+            page, _, query = link.partition("?")
+            msg = BackMsg()
+            msg.rerun_script.page_name = page
+            msg.rerun_script.query_string = query
+            await ws.send(msg.SerializeToString())
+            while True:  # until this page's run has finished
+                raw = await asyncio.wait_for(ws.recv(), VISIT_TIMEOUT)
+                reply = ForwardMsg()
+                reply.ParseFromString(raw)
+                if reply.WhichOneof("type") == "script_finished":
+                    status = reply.script_finished
+                    if status in (ForwardMsg.ScriptFinishedStatus.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
+                                  ForwardMsg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN):
+                        continue  # a fragment's tick, or a run the page restarted itself: wait for its end
+                    finished += status == ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY
+                    _log.debug("self-visit %s: %s", link, status)
+                    break
+    finally:
+        await ws.close()
+    return finished
 
 
 def start() -> threading.Thread:

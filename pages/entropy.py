@@ -14,13 +14,15 @@ from ui.shell import run_inside_app
 
 run_inside_app()
 upgrade_link()  # links from before the parameter table: old codes -> today's names, before any widget
-st.title("🎲 Entropy, cross-entropy & KL divergence")
-st.markdown(
-    "How surprising is an outcome? How many bits does a message cost when your code was built for the "
-    "wrong distribution? And why do classifiers minimise exactly that cost? Edit two distributions, "
-    "watch one Gaussian chase two peaks, then train a network with four different losses."
+st.title("🎲 Entropy, cross-entropy & KL")
+intro, units = st.columns([3, 1], vertical_alignment="center")
+intro.caption(
+    "How surprising is an outcome, and how many bits does a message cost when the code was built for the "
+    "wrong distribution? Edit two distributions, watch one Gaussian chase two peaks, then train a network "
+    "with four losses."
 )
-unit = unit_picker()
+with units:
+    unit = unit_picker()
 
 part_a, part_fit, part_b = tabs()  # a link to lab settings opens the lab; only the open tab runs
 with part_a:

@@ -38,7 +38,7 @@ def main(only: list[str]) -> list[Path]:
                     context = browser.new_context(viewport=size, color_scheme=scheme)
                     tab = context.new_page()
                     _open(tab, f"{url}/{path}")
-                    tab.wait_for_timeout(800)
+                    tab.wait_for_timeout(1500)
                     target = OUT / f"{name}-{view}.png"
                     tab.screenshot(path=str(target))
                     saved.append(target)

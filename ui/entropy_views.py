@@ -178,19 +178,23 @@ def distributions_section(unit: str) -> None:
     A fragment: moving these controls reruns only this section.
     """
     url = UrlState(TOPIC)
-    left, right = st.columns([3, 2])
+    # Control and result on one screen: P, Q and the temperature sit beside the chart of the two
+    # distributions they change (1280 x 800); the numbers and the other charts follow.
+    left, right = st.columns([1, 1], gap="medium")
     with left:
         key = url.widget(PARAMS["preset"], on_change=_apply_preset, args=(url,))
         preset = PRESETS[key]
         # P and Q default to the chosen preset's (so a link names them only when they differ from it)
         p_text = url.widget(replace(PARAMS["p"], default=preset.p))
         q_text = url.widget(replace(PARAMS["q"], default=preset.q))
-    with right:
-        qt = url.widget(PARAMS["q_temperature"])
-        st.button("↺ Back to the preset's P and Q", key=f"{TOPIC}:restore", on_click=_apply_preset, args=(url,))
+        c_t, c_b = st.columns([3, 2], vertical_alignment="bottom")
+        with c_t:
+            qt = url.widget(PARAMS["q_temperature"])
+        c_b.button("↺ Preset's P, Q", key=f"{TOPIC}:restore", on_click=_apply_preset, args=(url,),
+                   help="Back to the preset's P and Q, at temperature 1.", width="stretch")
         shown = {"p": p_text.strip(), "q": q_text.strip(), "q_temperature": qt}
         if shown != PRESET_CONTROLS.preset({"p": preset.p, "q": preset.q}):
-            st.caption("You changed the preset's P, Q or temperature: the numbers below are yours. "
+            st.caption("You changed the preset's P, Q or temperature: the numbers are yours. "
                        "↺ brings the preset back.")
         elif preset.note:
             st.caption(preset.note)
@@ -198,7 +202,8 @@ def distributions_section(unit: str) -> None:
     try:
         p_w, q_w = parse_pair(p_text, q_text)
     except ValueError as why:
-        st.warning(f"{why}. Fix the entry above to see the numbers (at most {MAX_OUTCOMES} outcomes).", icon="✋")
+        with right:
+            st.warning(f"{why}. Fix the entry to see the numbers (at most {MAX_OUTCOMES} outcomes).", icon="✋")
         _binary_entropy_block(url, unit)
         return
     notes = [n for n in (_normalisation_note("P", p_w), _normalisation_note("Q", q_w)) if n]
@@ -210,6 +215,7 @@ def distributions_section(unit: str) -> None:
 
     cmp = compare(p_w, q_used, unit)
     labels = _outcome_labels(preset, len(p_w))
+    right.plotly_chart(distributions_figure(cmp, labels), key=f"{TOPIC}:fig:dist")
     cols = st.columns(6)
     metrics = (
         ("H(P)", cmp.h_p, "Entropy of P: the average surprise −log p of P's outcomes."),
@@ -224,9 +230,7 @@ def distributions_section(unit: str) -> None:
     for note in _infinity_notes(cmp, labels):
         st.info(note, icon="♾️")
 
-    c1, c2 = st.columns(2)
-    c1.plotly_chart(distributions_figure(cmp, labels), key=f"{TOPIC}:fig:dist")
-    c2.plotly_chart(decomposition_figure(cmp), key=f"{TOPIC}:fig:split")
+    st.plotly_chart(decomposition_figure(cmp), key=f"{TOPIC}:fig:split")
     c3, c4 = st.columns(2)
     c3.plotly_chart(contributions_figure(cmp, labels), key=f"{TOPIC}:fig:terms")
     c4.plotly_chart(surprise_figure(cmp, labels), key=f"{TOPIC}:fig:surprise")

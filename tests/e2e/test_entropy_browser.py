@@ -41,10 +41,20 @@ def _set_text(page, label: str, value: str) -> None:
 
 def test_part_a_reacts_to_every_control(page, server_url, console_errors, screenshot_dir):
     # Straight to the page on a fresh server, as a shared link would: the sidebar must be there too.
+    page.set_viewport_size({"width": 1280, "height": 800})
     open_app(page, server_url, "entropy")
     assert_no_exception(page)
     # The seed's bins: H(P) = 1.53 bits.
     expect(page.get_by_test_id("stMetric").first).to_contain_text("1.530")
+    # Control and result on one screen: P, Q, the temperature and the chart of the two distributions
+    # (it was below the fold, under the inputs).
+    chart = page.get_by_test_id("stPlotlyChart").filter(has=page.locator(".gtitle", has_text="The two distributions"))
+    for name, box in (("P", page.get_by_role("textbox", name=re.compile("^P, the true")).bounding_box()),
+                      ("Q", page.get_by_role("textbox", name=re.compile("^Q, the model")).bounding_box()),
+                      ("T", page.get_by_role("slider", name=re.compile("temperature T")).bounding_box()),
+                      ("chart", chart.first.bounding_box())):
+        assert box is not None and 0 <= box["y"] and box["y"] + box["height"] <= 800, (name, box)
+    page.set_viewport_size({"width": 1400, "height": 1000})
     assert _metric(page, "H(P) in bits") == "1.530"
     full_screenshot(page, screenshot_dir / "entropy-part-a.png")
 

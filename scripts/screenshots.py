@@ -11,6 +11,7 @@ Open the files and look at them: the page rules in the README say what to check.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 from benchmarks.bench_pages import ROOT, _open, _pages, _stop
@@ -19,6 +20,22 @@ from benchmarks.browser import CHROMIUM_ARGS, _chromium, start_server
 OUT = ROOT / "test-output" / "screens"
 VIEWS = {"1280": ({"width": 1280, "height": 800}, "light"), "400": ({"width": 400, "height": 800}, "light"),
          "dark": ({"width": 1280, "height": 800}, "dark")}
+
+
+def _settle(tab, quiet_s: float = 1.5, timeout_s: float = 90.0) -> None:
+    """Wait until the page has not run for ``quiet_s`` (a fresh server's first visit runs a page twice,
+    and the server's own warm-up visit can slow it): a screenshot of a page mid-run shows placeholders."""
+    app = tab.locator('[data-testid="stApp"]')
+    deadline = time.monotonic() + timeout_s
+    quiet_since = None
+    while time.monotonic() < deadline:
+        if app.get_attribute("data-test-script-state") == "notRunning":
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= quiet_s:
+                return
+        else:
+            quiet_since = None
+        tab.wait_for_timeout(100)
 
 
 def main(only: list[str]) -> list[Path]:
@@ -30,6 +47,11 @@ def main(only: list[str]) -> list[Path]:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+            first = browser.new_context(viewport=VIEWS["1280"][0])  # the server's first visit (and its warm-up)
+            warm = first.new_page()
+            _open(warm, url)
+            _settle(warm, quiet_s=5.0)
+            first.close()
             links = [(a.replace("?", "-").replace("&", "-").replace("=", ""), a) for a in only if "?" in a]
             for name, path in [((p or "home"), p) for _, p in _pages()] + links:
                 if only and name not in only and path not in only:
@@ -38,7 +60,7 @@ def main(only: list[str]) -> list[Path]:
                     context = browser.new_context(viewport=size, color_scheme=scheme)
                     tab = context.new_page()
                     _open(tab, f"{url}/{path}")
-                    tab.wait_for_timeout(1500)
+                    _settle(tab)
                     target = OUT / f"{name}-{view}.png"
                     tab.screenshot(path=str(target))
                     saved.append(target)

@@ -89,7 +89,15 @@ def visit_pages(port: int | None = None, links: list[str] | None = None) -> int:
     port = port or int(st.get_option("server.port"))
     base = (st.get_option("server.baseUrlPath") or "").strip("/")
     url = f"ws://127.0.0.1:{port}/{base + '/' if base else ''}_stcore/stream"
-    return asyncio.run(_visit(url, links or visit_links()))
+    links = links or visit_links()
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # no event loop in this thread (the warm-up thread): run one here
+        return asyncio.run(_visit(url, links))
+    import concurrent.futures  # called from a thread that runs a loop already: use a thread of its own
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(_visit(url, links))).result()
 
 
 async def _visit(url: str, links: list[str]) -> int:

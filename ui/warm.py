@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -28,6 +29,8 @@ from pathlib import Path
 _log = logging.getLogger(__name__)
 HEAVY = ("torch", "sklearn.metrics", "scipy.stats")
 VISIT_TIMEOUT = 60.0  # seconds one page of the self-visit may take before the visit gives up
+VISIT_PAUSE = 2.0  # after each page the self-visit waits this many times what the page took: a class that
+# arrives meanwhile shares the interpreter lock with a visit using at most a third of it
 state: dict[str, float | str | None] = {"started": None, "finished": None, "error": None,
                                         "visited": None, "visit_error": None}
 
@@ -58,7 +61,7 @@ def _import_all() -> None:
         state["error"] = f"{type(exc).__name__}: {exc}"
         _log.warning("background import stopped: %s", state["error"])
     state["finished"] = time.monotonic()
-    if _in_a_server():
+    if _in_a_server() and os.environ.get("ML_EXPLORABLES_WARM_VISIT", "1") != "0":
         try:
             state["visited"] = visit_pages()
         except Exception as exc:  # noqa: BLE001 - a warm-up that fails leaves the pages as they were
@@ -80,7 +83,7 @@ def visit_links() -> list[str]:
     return [p.url_path for p in all_pages()] + ["entropy?epochs=30"]
 
 
-def visit_pages(port: int | None = None, links: list[str] | None = None) -> int:
+def visit_pages(port: int | None = None, links: list[str] | None = None, pause: float = VISIT_PAUSE) -> int:
     """Open every page once in one session over the server's own websocket; return how many finished."""
     import asyncio
 
@@ -93,14 +96,14 @@ def visit_pages(port: int | None = None, links: list[str] | None = None) -> int:
     try:
         asyncio.get_running_loop()
     except RuntimeError:  # no event loop in this thread (the warm-up thread): run one here
-        return asyncio.run(_visit(url, links))
+        return asyncio.run(_visit(url, links, pause))
     import concurrent.futures  # called from a thread that runs a loop already: use a thread of its own
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(lambda: asyncio.run(_visit(url, links))).result()
+        return pool.submit(lambda: asyncio.run(_visit(url, links, pause))).result()
 
 
-async def _visit(url: str, links: list[str]) -> int:
+async def _visit(url: str, links: list[str], pause: float) -> int:
     import asyncio
 
     import websockets  # a dependency of streamlit itself
@@ -111,7 +114,10 @@ async def _visit(url: str, links: list[str]) -> int:
                                   ping_interval=None)
     finished = 0
     try:
-        for link in links:
+        for number, link in enumerate(links):
+            if number and pause:
+                await asyncio.sleep(pause * took)
+            began = time.monotonic()
             page, _, query = link.partition("?")
             msg = BackMsg()
             msg.rerun_script.page_name = page
@@ -129,6 +135,7 @@ async def _visit(url: str, links: list[str]) -> int:
                     finished += status == ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY
                     _log.debug("self-visit %s: %s", link, status)
                     break
+            took = time.monotonic() - began
     finally:
         await ws.close()
     return finished

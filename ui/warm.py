@@ -9,8 +9,8 @@ run in one background thread as soon as the first visitor arrives; a session
 that needs a module sooner simply waits for it (Python's import lock).
 pandas is imported by app.py before any session runs (see the note there).
 
-Then the server visits its own pages once (``visit_pages``): one session over
-its own websocket opens every page, so the shared caches (data sets, the
+Then the server visits its own pages once (``visit_pages``): a session per page
+over its own websocket opens each page, so the shared caches (data sets, the
 teacher, the bandit testbed's default answers, the first call of each torch
 layer) are filled before the class arrives rather than by the first student on
 each page. Measured with the classroom load test (30 students, 5 training, all
@@ -84,7 +84,8 @@ def visit_links() -> list[str]:
 
 
 def visit_pages(port: int | None = None, links: list[str] | None = None, pause: float = VISIT_PAUSE) -> int:
-    """Open every page once in one session over the server's own websocket; return how many finished."""
+    """Open every link once over the server's own websocket, each as a new visitor; return how many
+    finished cleanly."""
     import asyncio
 
     import streamlit as st
@@ -106,39 +107,47 @@ def visit_pages(port: int | None = None, links: list[str] | None = None, pause: 
 async def _visit(url: str, links: list[str], pause: float) -> int:
     import asyncio
 
+    finished = 0
+    for number, link in enumerate(links):
+        if number and pause:
+            await asyncio.sleep(pause * took)
+        began = time.monotonic()
+        finished += await _open_once(url, link)
+        took = time.monotonic() - began
+    return finished
+
+
+async def _open_once(url: str, link: str) -> bool:
+    """Open ``link`` as a new visitor would (a session of its own: a page that decides something once
+    per session, such as the entropy page's opening tab, decides it from this link); True when the
+    page's run finished cleanly."""
+    import asyncio
+
     import websockets  # a dependency of streamlit itself
     from streamlit.proto.BackMsg_pb2 import BackMsg
     from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+    done = ForwardMsg.ScriptFinishedStatus
+    page, _, query = link.partition("?")
+    msg = BackMsg()
+    msg.rerun_script.page_name = page
+    msg.rerun_script.query_string = query
     ws = await websockets.connect(url, subprotocols=["streamlit"], max_size=None, open_timeout=VISIT_TIMEOUT,
                                   ping_interval=None)
-    finished = 0
     try:
-        for number, link in enumerate(links):
-            if number and pause:
-                await asyncio.sleep(pause * took)
-            began = time.monotonic()
-            page, _, query = link.partition("?")
-            msg = BackMsg()
-            msg.rerun_script.page_name = page
-            msg.rerun_script.query_string = query
-            await ws.send(msg.SerializeToString())
-            while True:  # until this page's run has finished
-                raw = await asyncio.wait_for(ws.recv(), VISIT_TIMEOUT)
-                reply = ForwardMsg()
-                reply.ParseFromString(raw)
-                if reply.WhichOneof("type") == "script_finished":
-                    status = reply.script_finished
-                    if status in (ForwardMsg.ScriptFinishedStatus.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
-                                  ForwardMsg.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN):
-                        continue  # a fragment's tick, or a run the page restarted itself: wait for its end
-                    finished += status == ForwardMsg.ScriptFinishedStatus.FINISHED_SUCCESSFULLY
-                    _log.debug("self-visit %s: %s", link, status)
-                    break
-            took = time.monotonic() - began
+        await ws.send(msg.SerializeToString())
+        while True:  # until this page's run has finished
+            reply = ForwardMsg()
+            reply.ParseFromString(await asyncio.wait_for(ws.recv(), VISIT_TIMEOUT))
+            if reply.WhichOneof("type") != "script_finished":
+                continue
+            status = reply.script_finished
+            if status in (done.FINISHED_FRAGMENT_RUN_SUCCESSFULLY, done.FINISHED_EARLY_FOR_RERUN):
+                continue  # a fragment's tick, or a run the page restarted itself: wait for its end
+            _log.debug("self-visit %s: %s", link, status)
+            return status == done.FINISHED_SUCCESSFULLY
     finally:
         await ws.close()
-    return finished
 
 
 def start() -> threading.Thread:

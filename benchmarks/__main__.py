@@ -151,7 +151,6 @@ def classes(report: dict) -> dict:
         result = run()
         report[key] = result
         out[title] = summary(result)
-    report["classroom"] = report["classroom_fresh"]
     return out
 
 

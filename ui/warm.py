@@ -13,12 +13,25 @@ Then the server visits its own pages once (``visit_pages``): a session per page
 over its own websocket opens each page, so the shared caches (data sets, the
 teacher, the bandit testbed's default answers, the first call of each torch
 layer) are filled before the class arrives rather than by the first student on
-each page. Measured with the classroom load test (30 students, 5 training, all
-pages, a fresh server): see the README's "Serving a class".
+each page. The visit gives way to real visitors: it opens a page only when no
+page run of anyone else is under way (``page_began``/``page_ended``, called
+by app.py) and skips the pages a visitor has opened already (their caches
+are filled). A class that arrives at once on a fresh server otherwise shared
+the interpreter lock with the visit while 30 pages opened. Measured with the
+classroom load test (30 students, 5 training, all pages, a fresh server): see
+the README's "Serving a class".
+
+After the imports, and again after the visit, everything the process holds
+is moved out of the garbage collector's sight (``gc.freeze``): the modules,
+classes and caches live as long as the server. Without it, each full
+collection walked them all, holding the interpreter lock for 250-300 ms
+every 15 s or so while a class worked (measured with a probe in the server),
+and every student's rerun waited for it.
 """
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import os
@@ -31,6 +44,12 @@ HEAVY = ("torch", "sklearn.metrics", "scipy.stats")
 VISIT_TIMEOUT = 60.0  # seconds one page of the self-visit may take before the visit gives up
 VISIT_PAUSE = 2.0  # after each page the self-visit waits this many times what the page took: a class that
 # arrives meanwhile shares the interpreter lock with a visit using at most a third of it
+IDLE_FOR = 0.5  # seconds without a visitor's page run before the self-visit opens its next page
+IDLE_WAIT_MAX = 30.0  # ... but after this long it opens it anyway
+_runs_lock = threading.Lock()
+_running = 0  # page runs under way now (app.py), the self-visit's own included
+_last_run_end = 0.0  # monotonic time the last page run ended
+opened: set[str] = set()  # url paths of the pages that have run at least once in this server
 state: dict[str, float | str | None] = {"started": None, "finished": None, "error": None,
                                         "visited": None, "visit_error": None}
 
@@ -61,12 +80,45 @@ def _import_all() -> None:
         state["error"] = f"{type(exc).__name__}: {exc}"
         _log.warning("background import stopped: %s", state["error"])
     state["finished"] = time.monotonic()
-    if _in_a_server() and os.environ.get("ML_EXPLORABLES_WARM_VISIT", "1") != "0":
+    if not _in_a_server():
+        return
+    _freeze()
+    if os.environ.get("ML_EXPLORABLES_WARM_VISIT", "1") != "0":
         try:
             state["visited"] = visit_pages()
         except Exception as exc:  # noqa: BLE001 - a warm-up that fails leaves the pages as they were
             state["visit_error"] = f"{type(exc).__name__}: {exc}"
             _log.warning("self-visit stopped: %s", state["visit_error"])
+        _freeze()  # and the shared caches the visit filled
+
+
+def page_began(url_path: str) -> None:
+    """app.py, before a page runs (any session, the self-visit's too)."""
+    global _running
+    with _runs_lock:
+        _running += 1
+        opened.add(url_path)
+
+
+def page_ended() -> None:
+    """app.py, when that run ends (finished, stopped or cut short by the next rerun)."""
+    global _running, _last_run_end
+    with _runs_lock:
+        _running -= 1
+        _last_run_end = time.monotonic()
+
+
+def _quiet() -> bool:
+    """No page run under way, and none ended in the last ``IDLE_FOR`` seconds."""
+    with _runs_lock:
+        return _running <= 0 and time.monotonic() - _last_run_end >= IDLE_FOR
+
+
+def _freeze() -> None:
+    """Collect what is garbage now, then keep everything left out of later collections (the module's
+    docstring says why)."""
+    gc.collect()
+    gc.freeze()
 
 
 def _in_a_server() -> bool:
@@ -108,9 +160,19 @@ async def _visit(url: str, links: list[str], pause: float) -> int:
     import asyncio
 
     finished = 0
-    for number, link in enumerate(links):
-        if number and pause:
+    took = 0.0
+    for link in links:
+        if link in opened:  # a visitor opened it: its caches are filled (the link counts as visited)
+            finished += 1
+            continue
+        if took and pause:
             await asyncio.sleep(pause * took)
+        waited = time.monotonic()
+        while not _quiet() and time.monotonic() - waited < IDLE_WAIT_MAX:
+            await asyncio.sleep(0.1)
+        if link in opened:
+            finished += 1
+            continue
         began = time.monotonic()
         finished += await _open_once(url, link)
         took = time.monotonic() - began

@@ -30,8 +30,10 @@ const ICONS = {
 
 // ---------------------------------------------------------------- entry points
 
-export function draw(component) {
-  const { data, parentElement } = component;
+export function draw(component, parsed) {
+  // ``parsed``: the element's data, which the loader (ui/static_module.py) received as JSON text
+  const data = parsed === undefined ? component.data : parsed;
+  const { parentElement } = component;
   let state = STATES.get(parentElement);
   try {
     if (!state) {

@@ -25,8 +25,10 @@ const DASHES = { dot: [2, 3], dash: [7, 4], dashdot: [7, 3, 2, 3], longdash: [12
 
 // ---------------------------------------------------------------- entry point
 
-export function draw(component) {
-  const { data, parentElement } = component;
+export function draw(component, parsed) {
+  // ``parsed``: the element's data, which the loader (ui/static_module.py) received as JSON text
+  const data = parsed === undefined ? component.data : parsed;
+  const { parentElement } = component;
   let state = STATES.get(parentElement);
   if (!state) {
     state = createState(parentElement);

@@ -66,7 +66,44 @@ def test_figures_built_without_validation_send_the_same_json(page, link, monkeyp
             steps[0].click().run()
         assert not at.exception, [e.value for e in at.exception]
         charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-        views = [json.loads(node.proto.json) for node in at.get("bidi_component")]
+        views = [json.loads(json.loads(node.proto.json)) for node in at.get("bidi_component")]  # JSON text sent
         sent[validate] = (charts, views)
     assert sent["0"][0] or sent["0"][1], "the page sent no chart"
     assert sent["0"] == sent["1"]
+
+
+LIVE_PAGES = ["pages/home.py", "pages/gan.py", "pages/norms.py", "pages/gridworld.py",  # activations sends dicts
+              ("pages/entropy.py", {"epochs": "10"})]
+
+
+@pytest.mark.parametrize("page", LIVE_PAGES, ids=lambda p: p if isinstance(p, str) else p[0] + "?lab")
+def test_live_views_send_what_plotly_itself_would_serialise(page, monkeypatch):
+    """ui.livechart.figure_data reads a figure's property tree directly (no deep copy, no base64 round
+    trip): for every live chart of the page, after some training, it must send exactly what the plain
+    form of Plotly's own ``to_plotly_json`` gives."""
+    import plotly.graph_objects as go
+
+    import ui.live
+    import ui.livechart as lc
+
+    monkeypatch.setattr(ui.live, "STEP_SECONDS", 120.0)
+    seen: list = []
+    real = lc.chart_payload
+
+    def recording(charts, **kwargs):
+        seen.extend(c.figure for c in charts)
+        return real(charts, **kwargs)
+
+    monkeypatch.setattr(lc, "chart_payload", recording)
+    path, link = (page, None) if isinstance(page, str) else page
+    at = open_page(path, link)
+    steps = [b for b in at.button if b.label == "⏭ Step"]
+    if steps:
+        steps[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    figures = [f for f in seen if isinstance(f, go.Figure)]
+    assert figures, "the page drew no live chart from a Plotly figure"
+    for fig in figures:
+        spec = fig.to_plotly_json()
+        layout = {k: v for k, v in spec["layout"].items() if k != "template"}
+        assert lc.figure_data(fig) == {"data": lc.plain(list(spec["data"])), "layout": lc.plain(layout)}

@@ -3,9 +3,15 @@
 A Components v2 element carries its inline JS with every run, so the code
 that draws stays in ``static/<file>.js`` (``server.enableStaticServing``) and
 the element's own JS is a tiny loader: it imports the module once (by a
-content-versioned URL) and calls its ``draw(component)``; the module's
+content-versioned URL) and calls its ``draw(component, data)``; the module's
 ``cleanup(parentElement)`` runs on unmount. The live charts
 (``ui/livechart.py``) and the convolution player (``ui/convanim.py``) use it.
+
+The data travels as one compact JSON text, encoded once here. Handed a dict,
+Streamlit walks it looking for data frames, encodes it, then encodes it again
+with sorted keys to hash an identity that a keyed element does not use: three
+passes over a payload of thousands of numbers on every live tick, all holding
+the interpreter lock. A string is encoded and hashed as it is.
 """
 
 from __future__ import annotations
@@ -36,7 +42,8 @@ function fail(parentElement, error) {
   console.error("static module", error);
 }
 export default function (component) {
-  const { data, parentElement } = component;
+  const { parentElement } = component;
+  const data = typeof component.data === "string" ? JSON.parse(component.data) : component.data;
   if (!data || !data.src) return;
   const url = new URL(data.src, window.location.origin).href;
   let loading = modules.get(url);
@@ -44,15 +51,21 @@ export default function (component) {
     loading = import(url);
     modules.set(url, loading);
   }
-  loading.then((m) => m.draw(component)).catch((e) => fail(parentElement, e));
+  loading.then((m) => m.draw(component, data)).catch((e) => fail(parentElement, e));
   return () => { loading.then((m) => m.cleanup(parentElement)).catch(() => {}); };
 }
 """
 
 
 def static_component(name: str, css: str = "") -> Callable[..., Any]:
-    """Register the element ``name`` (its data must carry ``"src": module_url(file)``)."""
-    return st.components.v2.component(name, js=_LOADER, css=css)
+    """Register the element ``name``; call it with ``data=`` a dict that carries ``"src": module_url(file)``
+    (plain JSON values only: see ``ui.livechart.plain``)."""
+    mount = st.components.v2.component(name, js=_LOADER, css=css)
+
+    def element(*, data: dict, **kwargs: Any) -> Any:
+        return mount(data=json.dumps(data, separators=(",", ":"), allow_nan=False), **kwargs)
+
+    return element
 
 
 @lru_cache(maxsize=8)
@@ -68,5 +81,6 @@ def sent_data(at: Any, key: str) -> dict:
     """What a page sent to the element ``key`` in an AppTest run (``{}`` if nothing)."""
     for node in at.get("bidi_component"):
         if node.proto.id.endswith(key):
-            return json.loads(node.proto.json)
+            data = json.loads(node.proto.json)
+            return json.loads(data) if isinstance(data, str) else data
     return {}

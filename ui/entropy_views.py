@@ -8,6 +8,7 @@ figures from ``core.plots.info``.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import replace
 
@@ -241,7 +242,8 @@ def distributions_section(unit: str) -> None:
     table = outcome_table(cmp, labels)
     with st.expander("Every number, outcome by outcome (table and download)"):
         st.dataframe(table.style.format(precision=4), hide_index=True, width="stretch")
-        st.download_button("⬇️ Download the table (CSV)", table.to_csv(index=False), "entropy_outcomes.csv",
+        st.download_button("⬇️ Download the table (CSV)", functools.partial(table.to_csv, index=False),
+                           "entropy_outcomes.csv",
                            "text/csv", key=f"{TOPIC}:csv")
     with st.expander("The formulas", expanded=False):
         formula(r"I(x) = -\log p(x) \qquad H(P) = \mathbb{E}_{x\sim P}[-\log p(x)] = -\sum_x p(x)\log p(x)",

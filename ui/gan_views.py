@@ -8,6 +8,7 @@ live-training panel in the second and shows ``explanations()`` below both.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -173,7 +174,8 @@ def make_render(views: dict[str, bool], preset: str):
             charts += [Chart("coverage", coverage_figure(snap), history=True), Chart("shares", shares_figure(snap))]
         charts.append(Chart("gradient", gradient_figure(snap), history=True))
         live_charts("gan:charts", charts, columns=2, step=snap.step, markers=run.changes if run else ())
-        st.download_button("⬇️ Download the samples shown (CSV)", _samples_csv(snap),
+        st.download_button("⬇️ Download the samples shown (CSV)",  # the file is written when clicked, not every tick
+                           functools.partial(_samples_csv, snap),
                            file_name=f"gan-samples-step-{snap.step}.csv", mime="text/csv", key="gan:download")
 
     return render

@@ -7,6 +7,7 @@ arrays travel as ``_``-prefixed arguments that Streamlit does not hash.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import math
 from dataclasses import dataclass
@@ -366,7 +367,8 @@ def intervals_section(url: UrlState, scores: Scores, n_boot: int) -> None:
             st.plotly_chart(plots.bootstrap_figure(boot.auc_reps, boot.ap_reps, (boot.auc_low, boot.auc_high),
                                                    (boot.ap_low, boot.ap_high)), key="roc:fig:boot")
     st.download_button("⬇️ Curve points (CSV: threshold, TP, FP, FN, TN, TPR, FPR, precision, recall)",
-                       _curve_csv(scores.key, c), "roc_curve_points.csv", "text/csv", key="roc:download")
+                       functools.partial(_curve_csv, scores.key, c),  # written when clicked
+                       "roc_curve_points.csv", "text/csv", key="roc:download")
 
 
 def _set_state(key: str, value: float) -> None:

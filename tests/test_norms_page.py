@@ -428,3 +428,33 @@ def test_fuzzing_the_widgets_never_breaks_the_page(seed):
     fuzz_widgets(at, rounds=8, seed=seed)
     press(at, "Step")
     assert not problems(at)
+
+
+def test_each_session_gets_its_own_copy_of_one_shared_untrained_race():
+    """ui.norms_views._new_race copies an untrained race kept once per settings (opening the page no
+    longer builds and measures three CNNs per student). A copy trains exactly as a race built from
+    scratch, shares only the read-only data, and training it changes neither the shared one nor another
+    session's copy."""
+    from core.norms import NormRaceConfig, NormRaceTrainer, digits_split
+    from ui.norms_views import _new_race, _pristine_race
+
+    config = NormRaceConfig()
+    mine, theirs = _new_race(config), _new_race(config)
+    fresh = NormRaceTrainer(config, split=digits_split(), device=mine.device)
+    pristine = _pristine_race(repr(config), config)
+    assert mine.x is pristine.x and mine.y_val is pristine.y_val  # one copy of the digits for the server
+    assert mine.runners["bn"].model is not theirs.runners["bn"].model
+    mine.train(6)
+    fresh.train(6)
+    a, b = mine.snapshot(), fresh.snapshot()
+    assert a.step == b.step == 6
+    assert {k: float(v) for k, v in a.metrics.items()} == {k: float(v) for k, v in b.metrics.items()}
+    for norm in config.norms:  # the same weights, to the last bit
+        for p, q in zip(mine.runners[norm].model.parameters(), fresh.runners[norm].model.parameters()):
+            assert torch.equal(p, q)
+        # the optimiser steps the copy's own weights, not the shared race's
+        opt_params = {id(p) for g in mine.runners[norm].optimizer.param_groups for p in g["params"]}
+        assert opt_params == {id(p) for p in mine.runners[norm].model.parameters()}
+    assert theirs.step == pristine.step == 0
+    assert torch.equal(next(theirs.runners["bn"].model.parameters()), next(pristine.runners["bn"].model.parameters()))
+    assert not torch.equal(next(mine.runners["bn"].model.parameters()), next(theirs.runners["bn"].model.parameters()))

@@ -53,7 +53,9 @@ The JSON report (every time in seconds, every percentile over all students):
   run, over every student; ``pages.<name>.open`` and ``pages.<name>.rerun``
   per page (``rerun_by_control`` when a page has several controls), each as
   ``{n, p50_s, p95_s, max_s}``; a rerun is timed from the ``rerun_script``
-  sent to the matching ``script_finished``;
+  sent to the matching ``script_finished``; ``rerun_after_opens``: the same,
+  for the reruns sent after every student has opened a page (the ramp plus
+  5 s): what a class meets once it is settled, beside the whole class;
 - ``training``: one entry per training student: ``updates`` (times the step
   counter advanced on screen), ``updates_per_s``, ``steps`` and
   ``steps_per_s`` in the page's ``unit``, ``update_gap_p50_s``/``p95_s``,
@@ -63,6 +65,9 @@ The JSON report (every time in seconds, every percentile over all students):
   text;
 - ``server``: CPU in % of one core (mean, p95), resident memory at start, peak,
   end of run and 3 s after every student left;
+- ``rerun_timeline``: every analytic rerun as ``[sent at (s since the class
+  began), page, latency s]``, and ``t0_unix``, when the class began: to line
+  the slow reruns up with what the server did (a log, a profiler);
 - ``errors`` (each with time, student, page, kind and message; ``where`` is
   the last line of an exception's stack), ``errors_by_kind``, ``error_count``,
   ``error_alerts_shown`` (``st.error`` boxes: shown, not counted as failures),
@@ -549,6 +554,7 @@ class Report:
         self.reruns: dict[str, dict[str, list[float]]] = {}
         self.trainers: list[dict] = []
         self.unfinished = 0
+        self.timeline: list[tuple[float, str, float]] = []  # (rerun sent at, s since t0; page; latency s)
 
     def error(self, student: int, page: str, kind: str, message: str, where: str = "") -> None:
         entry = {"t_s": round(time.monotonic() - self.t0, 2), "student": student, "page": page or "home",
@@ -611,6 +617,7 @@ async def analytic_student(number: int, page: AnalyticPage, plan: Plan, report: 
                 report.unfinished += 1  # still running when the class (and its grace) ended
                 break
             latencies.setdefault(control.label, []).append(finish.at - start)
+            report.timeline.append((start - report.t0, page.name, finish.at - start))
             await asyncio.sleep(plan.think * rng.uniform(0.5, 1.5))
     except (TimeoutError, Disconnected, RuntimeError, OSError, ValueError) as why:
         report.error(number, page.url_path, _kind(why), str(why))
@@ -923,6 +930,7 @@ async def simulate(args, base: str, pid: int | None) -> dict:
     plan.start_at = time.monotonic()
     plan.end_at = plan.start_at + args.seconds
     report.t0 = plan.start_at
+    report.t0_unix = time.time()
     rng = random.Random(args.seed)
     students = []
     for i in range(args.students):
@@ -957,11 +965,15 @@ async def simulate(args, base: str, pid: int | None) -> dict:
 def _summarise(args, report, sampler, plan, n_train, n_analytic, warmup_s, run_s, rss_start, rss_after_close,
                load_start, pid) -> dict:
     rnd = lambda v, d=1: None if v is None else round(v, d)  # noqa: E731
+    settle_at = args.ramp + args.analytic_delay + 5.0  # every page has opened (ramp) and drawn (about 5 s more)
     pages = {}
     for name in sorted(set(report.reruns) | set(report.opens)):
         by_control = report.reruns.get(name, {})
         every = [v for values in by_control.values() for v in values]
         entry = {"rerun": _stats(every), "open": _stats(report.opens.get(name, []))}
+        if every:
+            settled = [lat for at, page, lat in report.timeline if page == name and at >= settle_at]
+            entry["rerun_after_opens"] = _stats(settled)
         if len(by_control) > 1:
             entry["rerun_by_control"] = {label: _stats(v) for label, v in by_control.items()}
         pages[name] = entry
@@ -1000,6 +1012,8 @@ def _summarise(args, report, sampler, plan, n_train, n_analytic, warmup_s, run_s
         "client_cpu_percent_mean": rnd(sum(sampler.client_cpu) / len(sampler.client_cpu)
                                        if sampler.client_cpu else None),
         "reruns_unanswered_at_end": report.unfinished,
+        "t0_unix": round(getattr(report, "t0_unix", 0.0), 3),  # when the class began (timeline's zero)
+        "rerun_timeline": [[round(at, 2), page, round(lat, 3)] for at, page, lat in sorted(report.timeline)],
         "error_count": len(report.errors),
         "errors_by_kind": kinds,
         "errors": report.errors[:300],
@@ -1051,6 +1065,8 @@ def human_summary(result: dict) -> str:
     lines.append(f"  open a page: {s(result['open'])}")
     for name, entry in result["pages"].items():
         rerun = f"rerun {s(entry['rerun'])}; " if entry["rerun"]["n"] else ""
+        if entry.get("rerun_after_opens", {}).get("n"):
+            rerun += f"after every page opened {s(entry['rerun_after_opens'])}; "
         lines.append(f"  {name}: {rerun}open {s(entry['open'])}")
     for t in result["training"]:
         if "updates_per_s" in t:

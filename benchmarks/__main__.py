@@ -1,14 +1,17 @@
 """Every figure of the app in one run: ``python3 -m benchmarks``.
 
-    python3 -m benchmarks                 # everything (about 20-30 minutes on 2 cores)
+    python3 -m benchmarks                 # everything (about 40 minutes on 2 cores)
     python3 -m benchmarks gan roc         # only these bench_<name>.py, no class
     python3 -m benchmarks --no-class      # every bench_<name>.py, without the classroom load test
 
-Runs every ``benchmarks/bench_<name>.py`` (the page issues' figures: engines
-against references, live trainers headless and through their page, what
-Chromium shows, time to first content per page, memory), then the classroom
-load test over all eight pages (30 students, 5 of them training, 60 s) three
-ways: a fresh server whose first visitor opened only the home page; a server
+Runs the classroom load test over all eight pages (30 students, 5 of them
+training, 60 s) first, then every ``benchmarks/bench_<name>.py`` (the page
+issues' figures: engines against references, live trainers headless and
+through their page, what Chromium shows, time to first content per page,
+memory). The class goes first because it is the figure most sensitive to
+other work on the machine: after half an hour of benchmarks (Chromium,
+servers, worker processes winding down) it measured 2-5 times worse than the
+same class run alone. It runs three ways: a fresh server whose first visitor opened only the home page; a server
 on which every page was opened once before the class (what a teacher who tries
 the pages first gets); and two server processes behind nginx on the same
 machine (``benchmarks/replicas.py``, deploy/nginx.conf: one process per core). Prints the JSON report and writes
@@ -71,7 +74,9 @@ def write_results(report: dict, path: Path = RESULTS) -> None:
     classes = report.get("classes", {})
     if classes:
         names = list(classes)
+        loads = ", ".join(f"{n}: {classes[n].get('load_average_before')}" for n in names)
         lines += ["## The class (30 students, 5 training, all eight pages)", "",
+                  f"Run first, before the other benchmarks; load average (1 min) before each way: {loads}.", "",
                   "| target | " + " | ".join(names) + " | target value |",
                   "|---|" + "---|" * (len(names) + 1)]
         for target in TARGET_ROWS:
@@ -148,9 +153,10 @@ def classes(report: dict) -> dict:
              _from_replicas))
     for title, key, run, summary in runs:
         print(f"[classroom: 30 students, 5 training, 60 s, all eight pages: {title}]", file=sys.stderr)
+        load = round(os.getloadavg()[0], 2)
         result = run()
         report[key] = result
-        out[title] = summary(result)
+        out[title] = {**summary(result), "load_average_before": load}
     return out
 
 
@@ -162,10 +168,13 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
     start = time.monotonic()
     load_before = [round(x, 2) for x in os.getloadavg()]
+    class_runs: dict = {}
+    class_summary = classes(class_runs) if not args.names and not args.no_class else None
     report = runner.main(args.names)
     report["machine"].update(platform=platform.platform(), load_before=load_before)
-    if not args.names and not args.no_class:
-        report["classes"] = classes(report)
+    if class_summary is not None:
+        report.update(class_runs)
+        report["classes"] = class_summary
     report["machine"]["load_after"] = [round(x, 2) for x in os.getloadavg()]
     report["seconds"] = round(time.monotonic() - start, 1)
     report["finished"] = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -31,6 +31,12 @@ def test_two_students_on_a_real_server():
     assert roc["rerun"]["n"] >= 3, roc
     assert 0 < roc["rerun"]["p50_s"] <= roc["rerun"]["p95_s"] <= roc["rerun"]["max_s"]
     assert roc["open"]["n"] == 1 and roc["open"]["p50_s"] > 0
+    timeline = result["rerun_timeline"]  # every rerun, in the order sent, with its latency
+    assert len(timeline) == roc["rerun"]["n"] and {page for _, page, _ in timeline} == {"roc"}
+    assert [at for at, _, _ in timeline] == sorted(at for at, _, _ in timeline)
+    assert max(lat for _, _, lat in timeline) == roc["rerun"]["max_s"]
+    settled = [lat for at, _, lat in timeline if at >= 5.0]  # no ramp: every page opened before 5 s
+    assert roc["rerun_after_opens"]["n"] == len(settled) < len(timeline)
 
     (trainer,) = result["training"]
     assert trainer["page"] == "home"

@@ -127,3 +127,29 @@ def test_contenders_and_their_chart_share_one_screen(page, server_url, console_e
     page.screenshot(path=screenshot_dir / "bandits-1280x800-first-screen.png")
     assert_no_exception(page)
     assert not real_errors(console_errors), real_errors(console_errors)
+
+
+def test_the_curves_csv_is_written_when_clicked(page, server_url, console_errors):
+    """The CSV is built by a callable when the button is clicked (deferred download), not on every
+    rerun: the file that arrives holds every step and every strategy's three curves."""
+    import csv
+    import io
+
+    open_app(page, server_url, "bandits?steps=200&runs=100")
+    expect(page.get_by_test_id("stPlotlyChart")).to_have_count(3)
+    wait_idle(page)
+    button = page.get_by_test_id("stDownloadButton").filter(has_text="Curves as CSV")
+    with page.expect_download() as info:
+        button.locator("button").click()
+    assert info.value.suggested_filename == "bandit_curves.csv"
+    with open(info.value.path(), encoding="utf-8") as f:
+        rows = list(csv.reader(io.StringIO(f.read())))
+    header, body = rows[0], rows[1:]
+    assert header[0] == "step" and len(body) == 200 and body[0][0] == "1" and body[-1][0] == "200"
+    strategies = {name.split(" | ")[0] for name in header[1:]}
+    assert len(header) == 1 + 3 * len(strategies) and any("greedy" in s for s in strategies)
+    reward = [float(r[1]) for r in body]
+    assert all(-5 < v < 5 for v in reward)  # average rewards around the testbed's true values
+    wait_idle(page)
+    assert_no_exception(page)
+    assert not real_errors(console_errors), real_errors(console_errors)

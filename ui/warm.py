@@ -89,7 +89,7 @@ def _import_all() -> None:
         except Exception as exc:  # noqa: BLE001 - a warm-up that fails leaves the pages as they were
             state["visit_error"] = f"{type(exc).__name__}: {exc}"
             _log.warning("self-visit stopped: %s", state["visit_error"])
-        _freeze()  # and the shared caches the visit filled
+        gc.freeze()  # and the shared caches the visit filled (no full collection now: a class may be here)
 
 
 def page_began(url_path: str) -> None:

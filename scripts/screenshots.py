@@ -23,13 +23,16 @@ VIEWS = {"1280": ({"width": 1280, "height": 800}, "light"), "400": ({"width": 40
 
 
 def _settle(tab, quiet_s: float = 1.5, timeout_s: float = 90.0) -> None:
-    """Wait until the page has not run for ``quiet_s`` (a fresh server's first visit runs a page twice,
-    and the server's own warm-up visit can slow it): a screenshot of a page mid-run shows placeholders."""
+    """Wait until the page has not run for ``quiet_s`` and shows no loading skeleton (a fresh server's
+    first visit runs a page twice, and the server's own warm-up visit can slow it): a screenshot of a page
+    mid-run shows placeholders. Before its first run starts, a page reads "notRunning" too, with every
+    widget drawn as a grey skeleton: that is not quiet."""
     app = tab.locator('[data-testid="stApp"]')
+    skeletons = tab.locator('[data-testid="stSkeleton"], [data-testid="stAppSkeleton"]')
     deadline = time.monotonic() + timeout_s
     quiet_since = None
     while time.monotonic() < deadline:
-        if app.get_attribute("data-test-script-state") == "notRunning":
+        if app.get_attribute("data-test-script-state") == "notRunning" and skeletons.count() == 0:
             quiet_since = quiet_since or time.monotonic()
             if time.monotonic() - quiet_since >= quiet_s:
                 return

@@ -36,11 +36,7 @@ def _warm_server() -> bool:
 _warm_server()
 
 
-link_of: dict[str, str] = {}  # page title -> its link in ui.registry ("home" for the home page)
-
-
 def _page(info):
-    link_of[info.title] = info.url_path
     return st.Page(info.path, title=info.title, icon=info.icon, url_path=info.url_path, default=info is HOME)
 
 
@@ -62,7 +58,7 @@ if not warm.ready():
     loading.markdown(f"# {current.icon} {current.title}\n\n⏳ *Loading the models and charts: the first visit "
                      "after the server starts takes a few seconds.*")
 # the server's self-visit (ui.warm) gives way while visitors' pages run, and skips the pages they opened
-warm.page_began(link_of.get(current.title, current.url_path))
+warm.page_began(current.url_path or HOME.url_path)  # the default page's url_path is ""
 try:
     current.run()
 finally:

@@ -82,7 +82,8 @@ def _import_all() -> None:
     state["finished"] = time.monotonic()
     if not _in_a_server():
         return
-    _freeze()
+    gc.collect()  # what is garbage now goes; everything left lives as long as the server (see above)
+    gc.freeze()
     if os.environ.get("ML_EXPLORABLES_WARM_VISIT", "1") != "0":
         try:
             state["visited"] = visit_pages()
@@ -112,13 +113,6 @@ def _quiet() -> bool:
     """No page run under way, and none ended in the last ``IDLE_FOR`` seconds."""
     with _runs_lock:
         return _running <= 0 and time.monotonic() - _last_run_end >= IDLE_FOR
-
-
-def _freeze() -> None:
-    """Collect what is garbage now, then keep everything left out of later collections (the module's
-    docstring says why)."""
-    gc.collect()
-    gc.freeze()
 
 
 def _in_a_server() -> bool:
@@ -162,15 +156,12 @@ async def _visit(url: str, links: list[str], pause: float) -> int:
     finished = 0
     took = 0.0
     for link in links:
-        if link in opened:  # a visitor opened it: its caches are filled (the link counts as visited)
-            finished += 1
-            continue
-        if took and pause:
+        if took and pause and link not in opened:
             await asyncio.sleep(pause * took)
         waited = time.monotonic()
-        while not _quiet() and time.monotonic() - waited < IDLE_WAIT_MAX:
+        while link not in opened and not _quiet() and time.monotonic() - waited < IDLE_WAIT_MAX:
             await asyncio.sleep(0.1)
-        if link in opened:
+        if link in opened:  # a visitor opened it: its caches are filled (the link counts as visited)
             finished += 1
             continue
         began = time.monotonic()

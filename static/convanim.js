@@ -30,9 +30,8 @@ const ICONS = {
 
 // ---------------------------------------------------------------- entry points
 
-export function draw(component, parsed) {
-  // ``parsed``: the element's data, which the loader (ui/static_module.py) received as JSON text
-  const data = parsed === undefined ? component.data : parsed;
+export function draw(component, data) {
+  // ``data``: the element's data, parsed by the loader (ui/static_module.py) from the JSON text it received
   const { parentElement } = component;
   let state = STATES.get(parentElement);
   try {

@@ -25,9 +25,8 @@ const DASHES = { dot: [2, 3], dash: [7, 4], dashdot: [7, 3, 2, 3], longdash: [12
 
 // ---------------------------------------------------------------- entry point
 
-export function draw(component, parsed) {
-  // ``parsed``: the element's data, which the loader (ui/static_module.py) received as JSON text
-  const data = parsed === undefined ? component.data : parsed;
+export function draw(component, data) {
+  // ``data``: the element's data, parsed by the loader (ui/static_module.py) from the JSON text it received
   const { parentElement } = component;
   let state = STATES.get(parentElement);
   if (!state) {

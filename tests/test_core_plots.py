@@ -10,6 +10,7 @@ from core.plots.regression import fit_figure, loss_figure
 from core.regression import RegressionConfig, RegressionTrainer
 from tests.conftest import open_page
 from ui.registry import all_pages
+from ui.static_module import decoded
 
 
 def _titles(fig):
@@ -66,7 +67,7 @@ def test_figures_built_without_validation_send_the_same_json(page, link, monkeyp
             steps[0].click().run()
         assert not at.exception, [e.value for e in at.exception]
         charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-        views = [json.loads(json.loads(node.proto.json)) for node in at.get("bidi_component")]  # JSON text sent
+        views = [decoded(node) for node in at.get("bidi_component")]
         sent[validate] = (charts, views)
     assert sent["0"][0] or sent["0"][1], "the page sent no chart"
     assert sent["0"] == sent["1"]

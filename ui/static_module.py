@@ -43,7 +43,7 @@ function fail(parentElement, error) {
 }
 export default function (component) {
   const { parentElement } = component;
-  const data = typeof component.data === "string" ? JSON.parse(component.data) : component.data;
+  const data = component.data ? JSON.parse(component.data) : null;  // JSON text (element() below)
   if (!data || !data.src) return;
   const url = new URL(data.src, window.location.origin).href;
   let loading = modules.get(url);
@@ -77,10 +77,14 @@ def module_url(filename: str) -> str:
     return f"{prefix}/app/static/{filename}?v={digest}"
 
 
+def decoded(node: Any) -> dict:
+    """The data of one element node of an AppTest run (``element()`` sent it as JSON text)."""
+    return json.loads(json.loads(node.proto.json))
+
+
 def sent_data(at: Any, key: str) -> dict:
     """What a page sent to the element ``key`` in an AppTest run (``{}`` if nothing)."""
     for node in at.get("bidi_component"):
         if node.proto.id.endswith(key):
-            data = json.loads(node.proto.json)
-            return json.loads(data) if isinstance(data, str) else data
+            return decoded(node)
     return {}

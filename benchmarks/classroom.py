@@ -548,6 +548,7 @@ def _stats(values: list[float]) -> dict:
 class Report:
     def __init__(self) -> None:
         self.t0 = time.monotonic()
+        self.t0_unix = time.time()  # the same moment by the wall clock (reset with t0 when the class begins)
         self.errors: list[dict] = []
         self.alerts: dict[str, int] = {}
         self.opens: dict[str, list[float]] = {}
@@ -1012,7 +1013,7 @@ def _summarise(args, report, sampler, plan, n_train, n_analytic, warmup_s, run_s
         "client_cpu_percent_mean": rnd(sum(sampler.client_cpu) / len(sampler.client_cpu)
                                        if sampler.client_cpu else None),
         "reruns_unanswered_at_end": report.unfinished,
-        "t0_unix": round(getattr(report, "t0_unix", 0.0), 3),  # when the class began (timeline's zero)
+        "t0_unix": round(report.t0_unix, 3),  # when the class began (timeline's zero)
         "rerun_timeline": [[round(at, 2), page, round(lat, 3)] for at, page, lat in sorted(report.timeline)],
         "error_count": len(report.errors),
         "errors_by_kind": kinds,

@@ -108,6 +108,14 @@ def test_the_race_trains_live_takes_a_new_rate_and_pauses(page, server_url, cons
     assert_on_screen({"learning-rate slider": lr.bounding_box(), "Start": page.get_by_role(
         "button", name="▶ Start", exact=True).bounding_box(), "loss chart": first_chart.bounding_box()},
         top_edge, DESKTOP["height"])
+    # fewer steps per redraw (20 -> 4), so the 410-step race is still running when the test presses
+    # Pause: on a fast machine 20 steps a tick ended the race before the new rate had been seen
+    speed = page.get_by_role("slider", name="At most steps per update")
+    speed.focus()
+    for _ in range(16):
+        speed.press("ArrowLeft")
+    expect(speed).to_have_attribute("aria-valuetext", "4")
+    wait_idle(page)
     page.get_by_role("button", name="▶ Start", exact=True).click()
     expect(page.get_by_role("button", name="⏸ Pause", exact=True)).to_be_visible()
     wait_for_count(lambda: live_step(page), 20, 90, "the race did not train in the browser")

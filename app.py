@@ -13,7 +13,7 @@ shared sidebar and runs the chosen page.
 import pandas  # noqa: F401
 import streamlit as st
 
-from ui import warm
+from ui import admission, warm
 from ui.registry import HOME, topics_by_section
 from ui.sidebar import render_sidebar
 
@@ -57,10 +57,16 @@ loading = st.empty()
 if not warm.ready():
     loading.markdown(f"# {current.icon} {current.title}\n\n⏳ *Loading the models and charts: the first visit "
                      "after the server starts takes a few seconds.*")
+link = current.url_path or HOME.url_path  # the default page's url_path is ""
+# A page's first run in this session (an open) takes its turn with the other opens; its reruns never wait
+# (ui.admission: a class opening 30 pages at once otherwise slowed every rerun of the pages already open)
+first_run = f"app:opened:{link}" not in st.session_state
+st.session_state[f"app:opened:{link}"] = True
 # the server's self-visit (ui.warm) gives way while visitors' pages run, and skips the pages they opened
-warm.page_began(current.url_path or HOME.url_path)  # the default page's url_path is ""
+warm.page_began(link)
 try:
-    current.run()
+    with admission.turn(first_run):
+        current.run()
 finally:
     warm.page_ended()
     loading.empty()

@@ -60,8 +60,9 @@ if not warm.ready():
 link = current.url_path or HOME.url_path  # the default page's url_path is ""
 # A page's first run in this session (an open) takes its turn with the other opens; its reruns never wait
 # (ui.admission: a class opening 30 pages at once otherwise slowed every rerun of the pages already open)
-first_run = f"app:opened:{link}" not in st.session_state
-st.session_state[f"app:opened:{link}"] = True
+opened_key = f"app:opened:{link}"
+first_run = opened_key not in st.session_state
+st.session_state[opened_key] = True
 # the server's self-visit (ui.warm) gives way while visitors' pages run, and skips the pages they opened
 warm.page_began(link)
 try:

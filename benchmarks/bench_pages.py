@@ -74,9 +74,10 @@ def _open(page, url: str, timeout_s: float = 120.0) -> dict:
 
 
 def _pages() -> list[tuple[str, str]]:
-    from ui.registry import all_pages
+    from ui.registry import HOME, all_pages
 
-    return [(p.title, p.url_path or "") for p in all_pages()]
+    # the home page is the default page: it lives at "/" ("/home" opens it under a "Page not found" notice)
+    return [(p.title, "" if p is HOME else p.url_path) for p in all_pages()]
 
 
 def page_times(only: list[str] | None = None) -> dict:

@@ -102,6 +102,34 @@ def test_a_new_learning_rate_applies_to_the_running_model():
     assert any("Applied to the running model at step 20" in c.value for c in at.caption)
 
 
+def _place_of_the_live_view(at) -> tuple[int, ...]:
+    """Where the fragment (the block holding the progress bar) sits in the page: its index path."""
+    def find(node, path):
+        for i, child in enumerate(getattr(node, "children", {}).values()):
+            if getattr(child, "type", None) == "progress":
+                return path
+            found = find(child, path + (i,))
+            if found is not None:
+                return found
+        return None
+    return find(at.main, ())
+
+
+def test_the_live_view_keeps_its_place_when_a_note_appears():
+    # An element that appears above the view moves it one place down, and the browser mounts it anew:
+    # its charts blank and redraw from scratch just when a learner looks for the change's effect.
+    at = _app()
+    at.button(key="t:toggle").click().run()
+    place = _place_of_the_live_view(at)
+    assert not any("Applied" in c.value or "starts again" in c.value for c in at.caption)
+    at.select_slider(key="lr").set_value(0.3).run()
+    assert any("Applied to the running model" in c.value for c in at.caption)
+    assert _place_of_the_live_view(at) == place
+    at.number_input(key="max").set_value(200).run()
+    assert any("starts again" in c.value for c in at.caption)
+    assert _place_of_the_live_view(at) == place
+
+
 def test_divergence_stops_with_a_message_and_keeps_the_last_state():
     at = _app()
     at.select_slider(key="lr").set_value(3.0).run()

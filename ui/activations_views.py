@@ -543,9 +543,14 @@ def race_charts(snap: RaceSnapshot) -> list[Chart]:
 
 def render(snap: RaceSnapshot) -> None:
     """Draw one snapshot of the race (the live panel calls this on every tick)."""
-    for r in snap.racers:
-        if r.error and not snap.error:
-            st.warning(r.error + " The other networks go on.", icon="🛑")
+    # one slot on every tick: a network stopping mid-race must not move the charts down a place
+    # (the browser would mount them anew, blank for a moment)
+    stopped_slot = st.empty()
+    stopped = [r.error for r in snap.racers if r.error and not snap.error]
+    if stopped:
+        with stopped_slot.container():
+            for error in stopped:
+                st.warning(error + " The other networks go on.", icon="🛑")
     if snap.points is None:
         st.caption("The digits are small images, not points in a plane, so there is no plane to draw: watch the "
                    "accuracy.")

@@ -433,8 +433,9 @@ def _render_run(snap) -> None:
         notes.append(f"phase: {snap.phase}")
     if snap.strategy == "thompson":
         notes.append("chance of each arm next: estimated from 4,000 draws of the posterior")
+    notes_slot = st.empty()  # on every tick, so a note appearing never moves the charts down a place
     if notes:
-        st.caption(" · ".join(notes))
+        notes_slot.caption(" · ".join(notes))
     live_charts("bandits:charts", [Chart("arms", arm_figure(snap)), Chart("history", run_history_figure(snap))],
                 columns=2, step=snap.step)
 

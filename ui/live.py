@@ -299,13 +299,17 @@ def live_training_panel(
                    help=f"The most {step_unit} trained between two redraws. Each update trains for about "
                         f"{TICK_SECONDS:g} s at most (less when many people train on this server), so large "
                         "models take fewer steps per update instead of freezing the page.")
+    # The note's slot is drawn on every run, shown or not: an element that appears only after a live
+    # change would move the live view one place down the page, and the browser would mount it anew
+    # (its charts redrawn from scratch, blank for a moment) just when the learner watches for the effect.
+    note = st.empty()
     if run.restarted and run.trainer.step == 0:
-        st.caption("A setting that changes the model, the data or the seed changed, so training starts "
-                   "again from step 0.")
+        note.caption("A setting that changes the model, the data or the seed changed, so training starts "
+                     "again from step 0.")
     elif run.applied:
-        st.caption(f"Applied to the running model at {step_unit[:-1] if step_unit.endswith('s') else step_unit} "
-                   f"{run.changes[-1][0]:,}: {run.applied}. Training goes on; the dotted line on the history "
-                   "charts marks the change.")
+        note.caption(f"Applied to the running model at {step_unit[:-1] if step_unit.endswith('s') else step_unit} "
+                     f"{run.changes[-1][0]:,}: {run.applied}. Training goes on; the dotted line on the history "
+                     "charts marks the change.")
 
     base = 1.0 / updates_per_second
     interval = tick_interval(run, base)
@@ -328,8 +332,9 @@ def live_training_panel(
         snap = live.snapshot
         progress = snap.step / live.trainer.max_steps if live.trainer.max_steps else 0.0
         st.progress(min(1.0, progress), text=status_line(live, step_unit))
+        stop_note = st.empty()  # a slot on every tick: the message appearing must not move the view (see note)
         if snap.error:
-            st.error(snap.error, icon="🛑")
+            stop_note.error(snap.error, icon="🛑")
         render(snap)
         if live.running:
             if not live.progress:

@@ -619,8 +619,13 @@ def make_render(layer: str):
             col.metric(f"{NORM_LABELS[norm]}: accuracy", f"{100 * v.accuracy:.1f} %",
                        help=f"On the {len(_split().y_val)} held-out digits (eval mode), measured at step {v.step:,}.")
             col.caption(f"{v.state} · dead ReLUs {100 * v.dead_share:.0f} % · loss {v.loss:.2f} nats")
-        for kind, line in _verdict_lines(snap):
-            (st.warning if kind == "warning" else st.info)(line, icon="🛑" if kind == "warning" else "💀")
+        # one slot, drawn on every tick: a verdict appearing mid-race (a model dying after a raised rate)
+        # must not move the charts down a place, which would mount them anew, blank, just then
+        verdict_slot, lines = st.empty(), _verdict_lines(snap)
+        if lines:
+            with verdict_slot.container():
+                for kind, line in lines:
+                    (st.warning if kind == "warning" else st.info)(line, icon="🛑" if kind == "warning" else "💀")
         run = current_run(RUN_KEY)
         live_charts(CHARTS_KEY, _race_charts(snap, layer, run.run_id if run else 0), columns=3, step=snap.step,
                     markers=run.changes if run else ())

@@ -99,8 +99,12 @@ def test_worked_example_and_its_controls_share_one_screen(page, server_url, cons
 
 def test_the_race_trains_live_takes_a_new_rate_and_pauses(page, server_url, console_errors, screenshot_dir):
     page.set_viewport_size(DESKTOP)
-    open_app(page, server_url, "norms")
-    expect(page.get_by_test_id("stProgress")).to_contain_text("Step 0 of 410")
+    # 20 epochs (820 steps) at 4 steps a redraw: at the view's 6 redraws a second the race lasts at least
+    # 34 s on any machine, so it still runs when the test presses Pause (the default 410 steps at 20 a
+    # redraw could end on a fast machine before the new rate had been watched)
+    open_app(page, server_url, "norms?epochs=20")
+    progress = page.get_by_test_id("stProgress")
+    expect(progress).to_contain_text("Step 0 of 820")
     expect(page.locator(".lc-root")).to_have_attribute("data-step", "0")
     top_edge = scroll_to_top(page, page.get_by_test_id("stMultiSelect").first)
     lr = page.get_by_test_id("stSlider").filter(has_text="Learning rate").first
@@ -108,8 +112,6 @@ def test_the_race_trains_live_takes_a_new_rate_and_pauses(page, server_url, cons
     assert_on_screen({"learning-rate slider": lr.bounding_box(), "Start": page.get_by_role(
         "button", name="▶ Start", exact=True).bounding_box(), "loss chart": first_chart.bounding_box()},
         top_edge, DESKTOP["height"])
-    # fewer steps per redraw (20 -> 4), so the 410-step race is still running when the test presses
-    # Pause: on a fast machine 20 steps a tick ended the race before the new rate had been seen
     speed = page.get_by_role("slider", name="At most steps per update")
     speed.focus()
     for _ in range(16):
@@ -125,6 +127,7 @@ def test_the_race_trains_live_takes_a_new_rate_and_pauses(page, server_url, cons
     print(f"live view updates per second while training: {rate:.1f}")
     assert rate >= 1.0, f"the live view updated {rate:.2f} times a second"
     # raise the learning rate while it trains: 0.05 -> 0.1 -> 0.2 -> 0.3
+    updates_before = live_updates(page)
     slider = page.get_by_role("slider", name=re.compile("Learning rate"))
     slider.focus()
     for _ in range(3):
@@ -136,12 +139,16 @@ def test_the_race_trains_live_takes_a_new_rate_and_pauses(page, server_url, cons
     applied_at = int(re.search(r"at step ([\d,]+)", caption.inner_text()).group(1).replace(",", ""))
     wait_for_count(lambda: live_step(page), applied_at + 10, 90, "the race stopped after the new rate")
     assert "lr=0.3" in page.url
+    # the same live view went on drawing: a view mounted anew (moved down the page by the note above it)
+    # starts counting its redraws at 1 and blanks its charts for a moment
+    assert live_updates(page) > updates_before, (live_updates(page), updates_before)
     page.screenshot(path=screenshot_dir / "norms-1280x800-race.png")  # while it trains
+    expect(progress).to_contain_text("· training", timeout=5_000)  # if not, the message shows the status
     page.get_by_role("button", name="⏸ Pause", exact=True).click()
     expect(page.get_by_role("button", name="▶ Resume", exact=True)).to_be_visible()
     wait_idle(page)
     paused = assert_stays_put(lambda: live_step(page), 2.0, "the race went on after Pause")
-    expect(page.get_by_test_id("stProgress")).to_contain_text(f"Step {paused:,} of 410")
+    expect(progress).to_contain_text(f"Step {paused:,} of 820")
     time.sleep(0.5)
     assert_no_exception(page)
     full_screenshot(page, screenshot_dir / "norms-1280-full.png")

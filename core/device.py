@@ -1,7 +1,22 @@
-"""Where the models train: CUDA, then Apple MPS, then the CPU.
+"""Where the models train: CUDA, then Apple MPS, then the CPU; small models on the CPU.
 
 ``pick()`` is the only place that decides. Set ``ML_EXPLORABLES_FORCE_CPU=1``
 to keep everything on the CPU (handy for reproducible numbers or a busy GPU).
+
+Most of the app's networks are tiny (a few thousand weights): on a GPU each
+step is a few dozen kernel launches that cost more than their arithmetic.
+Measured twice on an NVIDIA H200 against one CPU thread of the same machine
+(``benchmarks/bench_device.py``, each page's default steps per update, a
+snapshot after each update as a live view takes), the GPU trained the home
+demo at 0.29-0.34x the CPU's speed, DQN at 0.41-0.44x, the KL fit at
+0.42-0.53x, the activation race at 0.30-0.52x, the loss lab at 0.67-0.80x,
+the GAN at 0.71-0.98x and the ROC MLP at 0.93-0.94x; only the norm race's
+CNNs gained (1.41-1.6x). So a trainer says whether its model is small
+(``GuardedTrainer.small_model``), and ``pick(small_model=True)`` keeps it on
+the CPU unless ``ML_EXPLORABLES_SMALL_ON_GPU=1``. A small model on the CPU
+also keeps its seed's run: the GAN draws its noise with the device's own
+generator, and on CUDA the same seed gives other numbers.
+
 ``configure_threads()`` sets torch's process-wide thread count once; call it
 at start-up, never per page.
 """
@@ -14,6 +29,7 @@ from dataclasses import dataclass
 import torch
 
 FORCE_CPU_ENV = "ML_EXPLORABLES_FORCE_CPU"
+SMALL_ON_GPU_ENV = "ML_EXPLORABLES_SMALL_ON_GPU"
 THREADS_ENV = "ML_EXPLORABLES_THREADS"
 
 _threads_configured: int | None = None
@@ -33,16 +49,25 @@ def _mps_available() -> bool:
     return bool(backend is not None and backend.is_available())
 
 
-def pick() -> torch.device:
-    """The device the models should train on.
+def small_on_gpu() -> bool:
+    """True when the environment asks for small models on the GPU too."""
+    return _truthy(os.environ.get(SMALL_ON_GPU_ENV))
+
+
+def pick(small_model: bool = False) -> torch.device:
+    """The device a model should train on.
 
     CUDA when a GPU is visible, else Apple's MPS, else the CPU; the CPU
-    whenever ``ML_EXPLORABLES_FORCE_CPU`` is set to a true value.
+    whenever ``ML_EXPLORABLES_FORCE_CPU`` is set to a true value, and for a
+    ``small_model`` (faster on the CPU, see above) unless
+    ``ML_EXPLORABLES_SMALL_ON_GPU`` is.
 
     >>> pick().type in {"cuda", "mps", "cpu"}
     True
+    >>> pick(small_model=True).type == "cpu" or small_on_gpu()
+    True
     """
-    if cpu_forced():
+    if cpu_forced() or (small_model and not small_on_gpu()):
         return torch.device("cpu")
     if torch.cuda.is_available():
         return torch.device("cuda")

@@ -69,10 +69,15 @@ class GuardedTrainer(RunBase, ABC):
 
     Attributes a subclass may override: ``max_steps`` (None: no limit),
     ``loss_limit`` (a finite loss above this counts as divergence),
-    ``divergence_hint`` (one sentence on what to change).
+    ``divergence_hint`` (one sentence on what to change), ``small_model``
+    (False: the model gains from a GPU, so it trains there when one is present).
     """
 
     max_steps: int | None = None
+    # A network of a few thousand weights trains faster on one CPU thread than on a GPU, whose kernel
+    # launches cost more than their arithmetic (core/device.py has the measurements): such a trainer stays
+    # on the CPU when no device is named. A trainer whose model gains from a GPU sets this to False.
+    small_model: bool = True
     loss_limit: float = 1e6
     divergence_hint: str = "The learning rate is probably too high: lower it and press Reset."
 
@@ -84,7 +89,7 @@ class GuardedTrainer(RunBase, ABC):
         if device is not None or getattr(self, "device", None) is None:
             from core.device import pick
 
-            self.device = device if device is not None else pick()
+            self.device = device if device is not None else pick(small_model=self.small_model)
         # After a divergence: (steps, losses) of the rolled-back chunk up to the
         # first bad step, so a chart can show the blow-up that happened.
         self.blowup: tuple[np.ndarray, np.ndarray] | None = None

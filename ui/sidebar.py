@@ -14,10 +14,15 @@ SHARE_NOTE = (
 
 
 def device_line() -> str:
-    from core.device import describe  # imports torch: drawn after the page (see render_sidebar)
+    import torch  # imports torch: drawn after the page (see render_sidebar)
+
+    from core.device import describe, small_on_gpu
 
     info = describe()
-    return f"⚙️ **Models train on:** {info.label}"
+    line = f"⚙️ **Models train on:** {info.label}"
+    if info.kind != "cpu" and not small_on_gpu():  # core/device.py: small networks run faster on the CPU
+        line += f" for the CNNs; the small networks on the {describe(torch.device('cpu')).label} (faster there)"
+    return line
 
 
 def render_sidebar(sections: Mapping[str | None, Sequence[st.Page]]) -> Callable[[], None]:

@@ -32,22 +32,19 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import torch
+from torch import nn
 
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-from core.activations import RaceConfig, RaceTrainer  # noqa: E402
-from core.device import configure_threads, describe, pick  # noqa: E402
-from core.gan import GANConfig, GANTrainer  # noqa: E402
-from core.gridworld import DQNConfig, DQNTrainer  # noqa: E402
-from core.info_fit import KLFitConfig, KLFitTrainer  # noqa: E402
-from core.losslab import LossLabConfig, LossLabTrainer  # noqa: E402
-from core.norms import NormRaceConfig, NormRaceTrainer  # noqa: E402
-from core.regression import RegressionConfig, RegressionTrainer  # noqa: E402
-from core.roc_models import MlpConfig, MlpTrainer  # noqa: E402
+from core.activations import RaceConfig, RaceTrainer
+from core.device import configure_threads, describe, pick
+from core.gan import GANConfig, GANTrainer
+from core.gridworld import DQNConfig, DQNTrainer
+from core.info_fit import KLFitConfig, KLFitTrainer
+from core.losslab import LossLabConfig, LossLabTrainer
+from core.norms import NormRaceConfig, NormRaceTrainer
+from core.regression import RegressionConfig, RegressionTrainer
+from core.roc_models import MlpConfig, MlpTrainer
 
 SECONDS = float(os.environ.get("BENCH_DEVICE_SECONDS", "2.0"))  # timed training per trainer and device
 AGREE_STEPS = 20
@@ -70,30 +67,13 @@ TRAINERS: dict[str, tuple[Callable[[torch.device | None], object], int]] = {
 }
 
 
-def modules(obj, depth: int = 0, seen: set | None = None) -> list[nn.Module]:
-    """Every ``nn.Module`` the trainer holds (in attributes, lists, dicts and helper objects)."""
-    seen = set() if seen is None else seen
-    if id(obj) in seen or depth > 4:
-        return []
-    seen.add(id(obj))
-    if isinstance(obj, nn.Module):
-        return [obj]
-    if isinstance(obj, (list, tuple)):
-        children = list(obj)
-    elif isinstance(obj, dict):
-        children = list(obj.values())
-    elif hasattr(obj, "__dict__") and type(obj).__module__.startswith("core."):
-        children = list(vars(obj).values())
-    else:
-        return []
-    return [m for c in children for m in modules(c, depth + 1, seen)]
-
-
 def devices_of(trainer) -> set[str]:
-    """The device types of every parameter and buffer of the trainer's models."""
+    """The device types of every parameter and buffer of the models the trainer trains (the modules
+    among its ``_stateful()``, what a diverged chunk rolls back)."""
     found = set()
-    for m in modules(trainer):
-        found |= {t.device.type for t in m.parameters()} | {t.device.type for t in m.buffers()}
+    for m in trainer._stateful():
+        if isinstance(m, nn.Module):
+            found |= {t.device.type for t in m.parameters()} | {t.device.type for t in m.buffers()}
     return found
 
 
